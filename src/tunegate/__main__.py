@@ -1,0 +1,3 @@
+from tunegate.cli.main import main
+
+main()

@@ -1,0 +1,35 @@
+"""Where tunegate keeps files: the default store and the model cache.
+
+``TUNEGATE_HOME`` (default ``./.tunegate``) holds the SQLite store; ``TUNEGATE_CACHE``
+(default ``~/.cache/tunegate``) holds converted models and the fingerprint cache, shared across projects.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["cache_dir", "default_db_url", "home_dir"]
+
+
+def home_dir() -> Path:
+    """Project-local state folder (created on demand)."""
+    return Path(os.environ.get("TUNEGATE_HOME", ".tunegate"))
+
+
+def cache_dir() -> Path:
+    """User-wide cache folder (created on demand)."""
+    default = Path.home() / ".cache" / "tunegate"
+    path = Path(os.environ.get("TUNEGATE_CACHE", str(default)))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_db_url() -> str:
+    """The default store: a SQLite file under the project's state folder, or ``TUNEGATE_DB``."""
+    env = os.environ.get("TUNEGATE_DB")
+    if env:
+        return env
+    home = home_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(home / 'tunegate.db').resolve()}"

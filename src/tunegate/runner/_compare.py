@@ -1,0 +1,232 @@
+"""Compare a tuned model with its base on a suite: evaluate both, pair items, judge the gates.
+
+suite -> tasks -> (base, tuned) engines -> per-item scores -> paired estimates -> gates -> verdict
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from tunegate.compare.stats import gate_decision, holm, mcnemar_exact, paired_bootstrap
+from tunegate.engine import Engine, NullProgress, Progress
+from tunegate.models import Model
+from tunegate.runner._evaluate import TaskScores, evaluate_task
+from tunegate.runner._result import (
+    ComparisonResult,
+    FlippedItem,
+    GateResult,
+    MetricComparison,
+    TaskComparison,
+)
+from tunegate.store import Store
+from tunegate.suite import SuiteSpec, build_task, suite_hash
+
+__all__ = ["CompareConfig", "compare_models"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """One validated configuration object, built from CLI flags, a file or Python."""
+
+    suite: SuiteSpec
+    base: str
+    tuned: str
+    limit: int | None = None
+    batch_size: int | None = None
+    n_boot: int = 2000
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _pair(
+    task: str, metric: str, binary: bool, base: TaskScores, tuned: TaskScores, n_boot: int, seed: int
+) -> MetricComparison:
+    ids = [i for i in base.items if i in tuned.items]
+    b = [base.items[i].values[metric] for i in ids]
+    t = [tuned.items[i].values[metric] for i in ids]
+    est = paired_bootstrap(b, t, n_boot=n_boot, seed=seed, binary=binary)
+    discordant = None
+    if binary:
+        mc = mcnemar_exact(b, t)
+        discordant = (mc.b, mc.c)
+    return MetricComparison(
+        metric=metric,
+        binary=binary,
+        base=est.base,
+        tuned=est.tuned,
+        delta=est.delta,
+        ci_low=est.ci_low,
+        ci_high=est.ci_high,
+        p_value=est.p_value,
+        n=est.n,
+        method=est.method,
+        discordant=discordant,
+    )
+
+
+def _flipped(metric: str, base: TaskScores, tuned: TaskScores) -> tuple[FlippedItem, ...]:
+    out = []
+    for i, bs in base.items.items():
+        ts = tuned.items.get(i)
+        if ts is None or bs.values[metric] == ts.values[metric]:
+            continue
+        out.append(FlippedItem(i, metric, bs.values[metric], ts.values[metric], bs.output, ts.output))
+    return tuple(out)
+
+
+def compare_models(
+    config: CompareConfig, store: Store, *, progress: Progress | None = None
+) -> ComparisonResult:
+    """Run ``config`` and return the paired comparison (also written to ``store``)."""
+    progress = progress or NullProgress()
+    suite = config.suite
+    base_model, tuned_model = Model(config.base), Model(config.tuned)
+    run_id = store.start_run(
+        kind="compare",
+        suite=suite.name,
+        suite_hash=suite_hash(suite),
+        base=str(base_model.spec),
+        tuned=str(tuned_model.spec),
+        config={"limit": config.limit, "suite": suite.model_dump(mode="json")},
+    )
+    engines = {
+        role: Engine(m, store, batch_size=config.batch_size, progress=progress, label=role)
+        for role, m in (("base", base_model), ("tuned", tuned_model))
+    }
+    status = "failed"
+    result: ComparisonResult | None = None
+    try:
+        with progress:
+            task_results, all_gates, score_rows = _run_tasks(config, engines, run_id)
+        result = _verdict(config, run_id, base_model, tuned_model, task_results, all_gates, engines)
+        store.put_scores(run_id, score_rows)
+        store.put_comparisons(
+            run_id,
+            [
+                (tc.task, m.metric, {**m.__dict__, "discordant": m.discordant})
+                for tc in result.tasks
+                for m in tc.metrics
+            ],
+        )
+        status = "completed"
+        return result
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        stats = [e.stats for e in engines.values()]
+        store.finish_run(
+            run_id,
+            status=status,
+            result=result.to_json() if result is not None else None,
+            n_computed=sum(s.computed for s in stats),
+            n_cached=sum(s.cached for s in stats),
+        )
+
+
+def _run_tasks(
+    config: CompareConfig, engines: dict[str, Engine], run_id: str
+) -> tuple[
+    list[TaskComparison],
+    list[tuple[str, str, Any, MetricComparison]],
+    list[tuple[str, str, str, str, float, str | None]],
+]:
+    task_results, gates, rows = [], [], []
+    for entry in config.suite.tasks:
+        if config.limit is not None:
+            entry = entry.model_copy(update={"limit": min(config.limit, entry.limit or config.limit)})
+        task = build_task(entry)
+        docs = task.docs()
+        scores = {role: evaluate_task(eng, entry.label, task, docs) for role, eng in engines.items()}
+        for role, ts in scores.items():
+            for item, sc in ts.items.items():
+                rows.extend((role, entry.label, item, m, v, sc.output) for m, v in sc.values.items())
+        metrics = tuple(
+            _pair(entry.label, m.name, m.binary, scores["base"], scores["tuned"], config.n_boot, config.seed)
+            for m in task.metrics
+        )
+        primary = next(m for m in task.metrics if m.name == task.primary)
+        flipped = _flipped(primary.name, scores["base"], scores["tuned"]) if primary.binary else ()
+        tc = TaskComparison(
+            task=entry.label,
+            dimension=task.dimension,
+            n=len(docs),
+            primary=task.primary,
+            config=task.describe(),
+            metrics=metrics,
+            flipped=flipped,
+        )
+        task_results.append(tc)
+        for gate in entry.gates:
+            gates.append(
+                (entry.label, gate.metric or task.primary, gate, tc.metric(gate.metric or task.primary))
+            )
+    return task_results, gates, rows
+
+
+def _verdict(
+    config: CompareConfig,
+    run_id: str,
+    base: Model,
+    tuned: Model,
+    tasks: list[TaskComparison],
+    gates: list[tuple[str, str, Any, MetricComparison]],
+    engines: dict[str, Engine],
+) -> ComparisonResult:
+    from tunegate.compare.stats import PairedEstimate
+
+    # Holm correction across the suite's significance-rule gates.
+    sig = [i for i, (_, _, g, m) in enumerate(gates) if g.rule == "significant" and m.p_value is not None]
+    adjusted = dict(zip(sig, holm([gates[i][3].p_value for i in sig]), strict=True)) if sig else {}
+    decisions = []
+    for i, (task, metric, gate, mc) in enumerate(gates):
+        est = PairedEstimate(
+            base=mc.base,
+            tuned=mc.tuned,
+            delta=mc.delta,
+            ci_low=mc.ci_low,
+            ci_high=mc.ci_high,
+            n=mc.n,
+            method=mc.method,
+            p_value=adjusted.get(i, mc.p_value),
+            alpha=gate.alpha,
+        )
+        d = gate_decision(est, max_drop=gate.max_drop, min_gain=gate.min_gain, rule=gate.rule)
+        kind = "max_drop" if gate.max_drop is not None else "min_gain"
+        decisions.append(
+            GateResult(
+                task=task,
+                metric=metric,
+                kind=kind,
+                threshold=gate.max_drop if gate.max_drop is not None else gate.min_gain,
+                rule=gate.rule,
+                outcome=d.outcome,
+                reason=d.reason,
+                detectable=d.detectable,
+                items_needed=d.items_needed,
+            )
+        )
+    outcomes = {d.outcome for d in decisions}
+    verdict = "FAIL" if "fail" in outcomes else "INCONCLUSIVE" if "inconclusive" in outcomes else "PASS"
+    warnings = []
+    if config.limit is not None:
+        warnings.append(
+            f"--limit {config.limit}: only the first {config.limit} items of each task were evaluated; these "
+            "numbers are not comparable with full runs"
+        )
+    return ComparisonResult(
+        run_id=run_id,
+        suite=config.suite.name,
+        base={"spec": str(base.spec), "fingerprint": base.fingerprint, "loaded": base.loaded},
+        tuned={"spec": str(tuned.spec), "fingerprint": tuned.fingerprint, "loaded": tuned.loaded},
+        tasks=tuple(tasks),
+        gates=tuple(decisions),
+        verdict=verdict,
+        limit=config.limit,
+        engine={role: e.stats.__dict__ for role, e in engines.items()},
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,84 @@
+"""The store's tables (SQLAlchemy Core). Changes go through an alembic migration in ``migrations/``.
+
+models       one row per model fingerprint, with the spec it was first seen under
+responses    the cache: one row per (fingerprint, canonical request), written as results arrive
+runs         one row per ``tunegate run`` / ``compare`` / ``regress`` invocation
+scores       per-item scores of a run: (run, role, task, item, metric) -> value, with the output
+comparisons  per-task paired comparison of a run (JSON), the verdict's inputs
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = ["comparisons", "metadata", "models", "responses", "runs", "scores"]
+
+metadata = MetaData()
+
+models = Table(
+    "models",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("spec", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+responses = Table(
+    "responses",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("fingerprint", String(64), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("suite", String(200), nullable=False, index=True),
+    Column("suite_hash", String(64), nullable=False),
+    Column("base", Text, nullable=True),
+    Column("tuned", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("result", JSON, nullable=True),
+    Column("n_computed", Integer, nullable=False, default=0),
+    Column("n_cached", Integer, nullable=False, default=0),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("role", String(16), primary_key=True),
+    Column("task", String(200), primary_key=True),
+    Column("item", String(200), primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("output", Text, nullable=True),
+)
+
+comparisons = Table(
+    "comparisons",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("task", String(200), primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("data", JSON, nullable=False),
+)

@@ -1,0 +1,224 @@
+"""The result store: the response cache, runs, per-item scores and comparisons.
+
+SQLite by default (a file under ``.tunegate/``), any SQLAlchemy URL otherwise (tested on PostgreSQL).
+The schema is brought to the latest alembic revision when a store is opened. Every write commits at
+once, so a crash loses at most the batch in flight.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tunegate.errors import StoreError
+from tunegate.store import _schema as t
+
+__all__ = ["Store", "open_store"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_CHUNK = 500
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _migrate(engine: Engine) -> None:
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return
+    from alembic import command
+
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def open_store(url: str | None = None) -> Store:
+    """Open (and migrate) the store at ``url``; the default is the project's SQLite file."""
+    from tunegate._paths import default_db_url
+
+    url = url or default_db_url()
+    for prefix in ("postgresql://", "postgres://"):  # psycopg 3 is the driver we install
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    try:
+        engine = sa.create_engine(url, future=True)
+    except (sa.exc.ArgumentError, ImportError, sa.exc.NoSuchModuleError) as e:
+        raise StoreError(
+            f"cannot use database URL {url!r}: {e}. Use sqlite:///path.db or postgresql://user@host/db "
+            "(PostgreSQL needs: pip install 'psycopg[binary]')"
+        ) from None
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+    try:
+        _migrate(engine)
+    except sa.exc.OperationalError as e:
+        reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
+        raise StoreError(f"cannot open database {engine.url!r}: {reason}") from None
+    return Store(engine)
+
+
+class Store:
+    """Typed access to the store's tables."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- models and the response cache -------------------------------------------------------------
+    def remember_model(self, fingerprint: str, spec: str) -> None:
+        with self.engine.begin() as c:
+            if c.execute(
+                sa.select(t.models.c.fingerprint).where(t.models.c.fingerprint == fingerprint)
+            ).first():
+                return
+            c.execute(sa.insert(t.models).values(fingerprint=fingerprint, spec=spec, created_at=_now()))
+
+    def get_responses(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Cached responses for the given keys (missing keys are absent)."""
+        found: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as c:
+            for chunk in _chunks(list(keys)):
+                q = sa.select(t.responses.c.key, t.responses.c.response).where(t.responses.c.key.in_(chunk))
+                found.update({k: r for k, r in c.execute(q)})
+        return found
+
+    def put_responses(self, rows: Iterable[tuple[str, str, str, dict[str, Any], dict[str, Any]]]) -> None:
+        """Insert (key, fingerprint, kind, request, response) rows in one transaction; duplicates win once."""
+        now = _now()
+        values = [
+            {"key": k, "fingerprint": fp, "kind": kind, "request": req, "response": res, "created_at": now}
+            for k, fp, kind, req, res in rows
+        ]
+        if not values:
+            return
+        with self.engine.begin() as c:
+            existing = {
+                r[0]
+                for r in c.execute(
+                    sa.select(t.responses.c.key).where(t.responses.c.key.in_([v["key"] for v in values]))
+                )
+            }
+            fresh = [v for v in values if v["key"] not in existing]
+            if fresh:
+                c.execute(sa.insert(t.responses), fresh)
+
+    def count_responses(self, fingerprint: str | None = None) -> int:
+        q = sa.select(sa.func.count()).select_from(t.responses)
+        if fingerprint:
+            q = q.where(t.responses.c.fingerprint == fingerprint)
+        with self.engine.connect() as c:
+            return int(c.execute(q).scalar_one())
+
+    # -- runs --------------------------------------------------------------------------------------
+    def start_run(
+        self, *, kind: str, suite: str, suite_hash: str, base: str | None, tuned: str, config: dict[str, Any]
+    ) -> str:
+        run_id = uuid.uuid4().hex[:12]
+        with self.engine.begin() as c:
+            c.execute(
+                sa.insert(t.runs).values(
+                    id=run_id,
+                    kind=kind,
+                    suite=suite,
+                    suite_hash=suite_hash,
+                    base=base,
+                    tuned=tuned,
+                    status="running",
+                    config=config,
+                    started_at=_now(),
+                    n_computed=0,
+                    n_cached=0,
+                )
+            )
+        return run_id
+
+    def finish_run(
+        self, run_id: str, *, status: str, result: dict[str, Any] | None, n_computed: int, n_cached: int
+    ) -> None:
+        with self.engine.begin() as c:
+            c.execute(
+                sa.update(t.runs)
+                .where(t.runs.c.id == run_id)
+                .values(
+                    status=status, result=result, n_computed=n_computed, n_cached=n_cached, finished_at=_now()
+                )
+            )
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(t.runs).where(t.runs.c.id.startswith(run_id))).mappings().all()
+        if not row:
+            raise StoreError(f"no run {run_id!r} in {self.url}; `tunegate history` lists runs")
+        if len(row) > 1:
+            raise StoreError(
+                f"run id {run_id!r} is ambiguous ({len(row)} runs start with it); give more of it"
+            )
+        return dict(row[0])
+
+    def list_runs(self, suite: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        q = sa.select(t.runs).order_by(t.runs.c.started_at.desc()).limit(limit)
+        if suite:
+            q = q.where(t.runs.c.suite == suite)
+        with self.engine.connect() as c:
+            return [dict(r) for r in c.execute(q).mappings()]
+
+    # -- per-item scores and comparisons ------------------------------------------------------------
+    def put_scores(self, run_id: str, rows: Iterable[tuple[str, str, str, str, float, str | None]]) -> None:
+        """Insert (role, task, item, metric, value, output) rows of a run."""
+        values = [
+            {"run_id": run_id, "role": r, "task": tk, "item": i, "metric": m, "value": v, "output": o}
+            for r, tk, i, m, v, o in rows
+        ]
+        with self.engine.begin() as c:
+            for chunk in _chunks(values):
+                c.execute(sa.insert(t.scores), list(chunk))
+
+    def get_scores(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            q = sa.select(t.scores).where(t.scores.c.run_id == run_id)
+            return [dict(r) for r in c.execute(q).mappings()]
+
+    def put_comparisons(self, run_id: str, rows: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
+        values = [{"run_id": run_id, "task": tk, "metric": m, "data": d} for tk, m, d in rows]
+        if values:
+            with self.engine.begin() as c:
+                c.execute(sa.insert(t.comparisons), values)
+
+    def get_comparisons(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            q = sa.select(t.comparisons).where(t.comparisons.c.run_id == run_id)
+            return [dict(r) for r in c.execute(q).mappings()]

@@ -1,0 +1,15 @@
+"""Suites: the YAML spec of what to run and how to judge it."""
+
+from tunegate.suite._load import build_task, builtin_suites, load_suite, suite_hash, validate_suite
+from tunegate.suite._schema import GateSpec, SuiteSpec, TaskEntry
+
+__all__ = [
+    "GateSpec",
+    "SuiteSpec",
+    "TaskEntry",
+    "build_task",
+    "builtin_suites",
+    "load_suite",
+    "suite_hash",
+    "validate_suite",
+]

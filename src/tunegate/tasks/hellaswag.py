@@ -1,0 +1,90 @@
+"""HellaSwag: commonsense sentence completion (Zellers et al., 2019), MIT licence.
+
+Scored as lm-evaluation-harness scores it: the query is ``preprocess(activity_label + ": " + ctx_a +
+" " + ctx_b.capitalize())``; each ending is ``preprocess(ending)``, continued after a single space;
+``acc`` is the argmax of the summed log-likelihoods, ``acc_norm`` the argmax after dividing each by
+the ending's length in characters. Few-shot examples (``shots``) are drawn with a fixed seed from the
+other rows (the shipped data has no training split), joined by a blank line, each followed by its
+correct ending, and are the same for every model.
+
+Data: 800 validation rows shipped in ``tunegate/data/hellaswag`` (see its SOURCE.md).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from tunegate.models import LoglikelihoodRequest, LoglikelihoodResult, Request, Result
+from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task
+from tunegate.tasks._data import package_data, read_jsonl
+from tunegate.tasks._registry import TASKS
+
+__all__ = ["HellaSwag", "preprocess"]
+
+
+def preprocess(text: str) -> str:
+    """lm-evaluation-harness's HellaSwag text cleaning."""
+    text = text.strip()
+    text = text.replace(" [title]", ". ")
+    text = re.sub("\\[.*?\\]", "", text)
+    text = text.replace("  ", " ")
+    return text
+
+
+@TASKS.register("hellaswag")
+class HellaSwag(Task):
+    """HellaSwag validation, 4-way multiple choice by log-likelihood."""
+
+    name = "hellaswag"
+    dimension = "retention"
+    metrics = (MetricInfo("acc", binary=True), MetricInfo("acc_norm", binary=True))
+    primary = "acc_norm"
+
+    def all_docs(self) -> list[Doc]:
+        path = (
+            Path(self.options.data)
+            if self.options.data
+            else package_data("hellaswag", "hellaswag_val_subset.jsonl")
+        )
+        rows = read_jsonl(path, required=("ind", "activity_label", "ctx_a", "ctx_b", "endings", "label"))
+        return [Doc(id=str(r["ind"]), data=r) for r in rows]
+
+    @staticmethod
+    def query(row: dict[str, object]) -> str:
+        ctx = f"{row['ctx_a']} {str(row['ctx_b']).capitalize()}"
+        return preprocess(f"{row['activity_label']}: {ctx}")
+
+    @staticmethod
+    def choices(row: dict[str, object]) -> list[str]:
+        endings = row["endings"]
+        assert isinstance(endings, list)
+        return [preprocess(str(e)) for e in endings]
+
+    def _fewshot_prefix(self, doc: Doc) -> str:
+        if not self.options.shots:
+            return ""
+        pool = [d for d in self.all_docs() if d.id != doc.id]
+        rng = random.Random(f"{self.options.seed}:{doc.id}")
+        shots = rng.sample(pool, self.options.shots)
+        return "".join(
+            f"{self.query(s.data)} {self.choices(s.data)[int(str(s.data['label']))]}\n\n" for s in shots
+        )
+
+    def requests(self, doc: Doc) -> list[Request]:
+        context = self._fewshot_prefix(doc) + self.query(doc.data)
+        return [LoglikelihoodRequest(context=context, continuation=" " + c) for c in self.choices(doc.data)]
+
+    def score(self, doc: Doc, results: Sequence[Result]) -> ItemScore:
+        lls = [r.logprob for r in results if isinstance(r, LoglikelihoodResult)]
+        choices = self.choices(doc.data)
+        gold = int(str(doc.data["label"]))
+        acc = max(range(len(lls)), key=lambda i: (lls[i], -i))
+        norm = [ll / len(c) for ll, c in zip(lls, choices, strict=True)]
+        acc_norm = max(range(len(norm)), key=lambda i: (norm[i], -i))
+        return ItemScore(
+            values={"acc": float(acc == gold), "acc_norm": float(acc_norm == gold)},
+            output=f"chose {acc_norm} ({choices[acc_norm]!r}); gold {gold}",
+        )

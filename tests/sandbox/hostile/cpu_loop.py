@@ -1,0 +1,4 @@
+# Infinite CPU loop.
+n = 0
+while True:
+    n += 1
