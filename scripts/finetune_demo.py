@@ -91,6 +91,7 @@ def write_data(
     train_rows: list[dict[str, Any]],
     eval_rows: list[dict[str, Any]],
     seed: int,
+    command: str,
 ) -> None:
     data_out.mkdir(parents=True, exist_ok=True)
     write_jsonl(data_out / "train.jsonl", train_rows)
@@ -112,8 +113,8 @@ def write_data(
   `random.Random({seed}).shuffle` (Python {platform.python_version()}); the first {len(eval_rows)}
   shuffled rows are `eval.jsonl`, the next {len(train_rows)} are `train.jsonl`, each written in shuffled
   order. The remaining rows are not shipped.
-- **Regenerate:** `.venv/bin/python scripts/finetune_demo.py --seed {seed} --eval-size {len(eval_rows)} \\
-  --train-size {len(train_rows)} ...` (the script writes these files and this SOURCE.md).
+- **Regenerate:** the script writes these files and this SOURCE.md (and trains the adapter); they were
+  produced by `{command}`
 
 ## Origin (copied from the shared data's SOURCE.md)
 
@@ -297,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = read_jsonl(args.data)
     train_rows, eval_rows = split_rows(rows, args.seed, args.eval_size, args.train_size)
     if not args.no_write_data:
-        write_data(args.data_out, args.data, len(rows), train_rows, eval_rows, args.seed)
+        write_data(args.data_out, args.data, len(rows), train_rows, eval_rows, args.seed, command)
         print(f"[data] wrote {len(train_rows)} train / {len(eval_rows)} eval rows to {args.data_out}")
     eval_subset = eval_rows[: args.eval_rows] if args.eval_rows else eval_rows
 
@@ -340,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     # ---- train
     peft_model.train()
     t_train = time.perf_counter()
+    cpu_train = time.process_time()
     losses: list[float] = []
     epochs_seen = 0
     for step in range(args.steps):
@@ -365,8 +367,12 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     train_secs = time.perf_counter() - t_train
+    train_cpu_secs = time.process_time() - cpu_train
     examples_seen = args.steps * args.batch_size
-    print(f"[train] done: {args.steps} steps, {examples_seen} examples in {train_secs:.0f}s")
+    print(
+        f"[train] done: {args.steps} steps, {examples_seen} examples in {train_secs:.0f}s wall "
+        f"({train_cpu_secs:.0f}s CPU)"
+    )
     peft_model.eval()
     trained_logits = probe_logits(peft_model, tok, probe_rows)
 
@@ -476,7 +482,8 @@ dtype=torch.float32)`.
   ({examples_seen / len(train_rows):.2f} epochs; batches drawn from seeded reshuffles), right-padded,
   max {args.max_len} tokens, float32.
 - **Seed:** {args.seed} (`torch.manual_seed`, `random.Random`), `torch.set_num_threads({args.threads})`.
-- **Training wall time:** {train_secs:.0f} s on {args.threads} CPU threads
+- **Training wall time:** {train_secs:.0f} s on {args.threads} CPU threads ({train_cpu_secs:.0f} s of process
+  CPU time; the machine was shared, so wall time depends on its load)
   (loss {losses[0]:.3f} at step 1, {sum(losses[-10:]) / len(losses[-10:]):.3f} mean of the last 10 steps).
 - **Software:** Python {platform.python_version()}, torch {torch.__version__}, transformers
   {transformers.__version__}, peft {peft.__version__}.

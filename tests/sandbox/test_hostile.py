@@ -15,6 +15,7 @@ from tunegate.sandbox import Limits, containment, run_many, run_program, stray_p
 HOSTILE = Path(__file__).with_name("hostile")
 CORPUS = sorted(p.name for p in HOSTILE.glob("*.py"))
 TIMEOUT = 3.0
+LIMITS = Limits(memory_bytes=256 << 20)  # small, so that touching it all stays well inside TIMEOUT
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> str:
     return "hunter2"
 
 
-def _assert_contained(results: dict[str, object], canary: Path, mark: Path, srv: socket.socket) -> None:
+def _assert_contained(canary: Path, mark: Path, srv: socket.socket) -> None:
     assert canary.read_text() == "still here"
     with pytest.raises(BlockingIOError):
         srv.accept()
@@ -66,12 +67,14 @@ def test_hostile_program_is_contained(
     canary.write_text("still here")
     mark = Path("/tmp") / f"tunegate-mark-{os.getpid()}-{name}"
     try:
-        result = run_program(_program(name, canary, mark, listener.getsockname()[1]), timeout_s=TIMEOUT)
+        result = run_program(
+            _program(name, canary, mark, listener.getsockname()[1]), timeout_s=TIMEOUT, limits=LIMITS
+        )
         assert not result.passed, result
         assert result.status != "passed" and result.reason
         assert secret not in result.stdout + result.stderr
         assert result.duration_s < TIMEOUT + 2
-        _assert_contained({name: result}, canary, mark, listener)
+        _assert_contained(canary, mark, listener)
     finally:
         mark.unlink(missing_ok=True)
 
@@ -90,12 +93,12 @@ def test_corpus_without_namespaces(tmp_path: Path, listener: socket.socket, secr
             [_program(n, canary, mark, port) for n in CORPUS],
             workers=4,
             timeout_s=TIMEOUT,
-            limits=Limits(namespaces=False),
+            limits=Limits(memory_bytes=LIMITS.memory_bytes, namespaces=False),
         )
         bad = {n: r for n, r in zip(CORPUS, results, strict=True) if r.passed or not r.reason}
         assert bad == {}
         assert all(secret not in r.stdout + r.stderr for r in results)
-        _assert_contained(dict(zip(CORPUS, results, strict=True)), canary, mark, listener)
+        _assert_contained(canary, mark, listener)
     finally:
         mark.unlink(missing_ok=True)
 
@@ -112,7 +115,7 @@ def test_expected_statuses() -> None:
         "huge_file.py": {"failed"},
     }
     names = list(programs)
-    results = run_many([(HOSTILE / n).read_text() for n in names], workers=4, timeout_s=2.0)
+    results = run_many([(HOSTILE / n).read_text() for n in names], workers=4, timeout_s=2.5, limits=LIMITS)
     got = {n: r.status for n, r in zip(names, results, strict=True)}
     assert all(got[n] in programs[n] for n in names), got
     assert "success token" in results[names.index("early_os_exit.py")].reason

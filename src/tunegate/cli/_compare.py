@@ -32,6 +32,8 @@ def compare(
         Path | None, typer.Option("--json", help="write the versioned JSON result here")
     ] = None,
     markdown: Annotated[Path | None, typer.Option(help="write a Markdown summary here")] = None,
+    html: Annotated[Path | None, typer.Option(help="write a self-contained HTML report here")] = None,
+    junit: Annotated[Path | None, typer.Option(help="write JUnit XML (one test case per gate) here")] = None,
     batch_size: Annotated[int | None, typer.Option(help="requests per backend call", min=1)] = None,
     resume: Annotated[
         bool, typer.Option(help="reuse every stored result (always on: finished work is never redone)")
@@ -39,7 +41,7 @@ def compare(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Compare a fine-tuned model with its base, item by item, and gate on the result."""
-    from tunegate.report import print_comparison, render_markdown, write_json
+    from tunegate.report import print_comparison, render_markdown, write_html, write_json, write_junit
     from tunegate.runner import CompareConfig, compare_models
     from tunegate.store import open_store
     from tunegate.suite import load_suite
@@ -59,6 +61,10 @@ def compare(
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(render_markdown(result), encoding="utf-8")
+    if html:
+        write_html(result, html)
+    if junit:
+        write_junit(result, junit)
     raise typer.Exit(result.exit_code)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import binom
+from scipy.special import bdtr  # binomial CDF; scipy.stats costs ~1 s to import
 
 from tunegate.compare._arrays import as_pair, is_binary
 
@@ -47,5 +47,5 @@ def mcnemar_exact(
         raise ValueError("mcnemar_exact needs 0/1 (or bool) outcomes per item")
     b = int(np.count_nonzero((base == 1.0) & (tuned == 0.0)))
     c = int(np.count_nonzero((base == 0.0) & (tuned == 1.0)))
-    p = 1.0 if b + c == 0 else min(1.0, 2.0 * float(binom.cdf(min(b, c), b + c, 0.5)))
+    p = 1.0 if b + c == 0 else min(1.0, 2.0 * float(bdtr(min(b, c), b + c, 0.5)))
     return McNemarResult(b=b, c=c, p_value=p, n=int(base.size))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri  # scipy.stats costs ~1 s to import
 
 __all__ = ["binary_sd", "detection_power", "items_needed", "minimum_detectable_effect"]
 
@@ -28,7 +28,7 @@ def _check_sd(sd: float) -> None:
 
 
 def _z_alpha(alpha: float, one_sided: bool) -> float:
-    return float(norm.ppf(1.0 - alpha if one_sided else 1.0 - alpha / 2.0))
+    return float(ndtri(1.0 - alpha if one_sided else 1.0 - alpha / 2.0))
 
 
 def binary_sd(discordance: float, n: int) -> float:
@@ -70,7 +70,7 @@ def minimum_detectable_effect(
     else:
         _check_sd(deltas_sd)
         sd = deltas_sd
-    return (_z_alpha(alpha, one_sided) + float(norm.ppf(power))) * sd / math.sqrt(n)
+    return (_z_alpha(alpha, one_sided) + float(ndtri(power))) * sd / math.sqrt(n)
 
 
 def items_needed(
@@ -84,7 +84,7 @@ def items_needed(
     _check_sd(sd)
     if not (math.isfinite(effect) and effect != 0.0):
         raise ValueError(f"effect must be finite and non-zero, got {effect}")
-    root = (_z_alpha(alpha, one_sided) + float(norm.ppf(power))) * sd / abs(effect)
+    root = (_z_alpha(alpha, one_sided) + float(ndtri(power))) * sd / abs(effect)
     return max(_MIN_ITEMS, math.ceil(root * root - 1e-9))
 
 
@@ -101,7 +101,7 @@ def detection_power(
         return 1.0 if size > 0.0 else alpha
     shift = size * math.sqrt(n) / sd
     z = _z_alpha(alpha, one_sided)
-    p = float(norm.cdf(shift - z))
+    p = float(ndtr(shift - z))
     if not one_sided:
-        p += float(norm.cdf(-shift - z))
+        p += float(ndtr(-shift - z))
     return p

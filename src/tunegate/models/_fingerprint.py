@@ -40,31 +40,43 @@ def _save_cache(cache: dict[str, str]) -> None:
     os.replace(tmp, _cache_file())
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes, cached by path, size and modification time."""
+def _hash(path: Path, cache: dict[str, str]) -> tuple[str, bool]:
+    """(digest, whether it was computed now) using and filling ``cache``."""
     st = path.stat()
     key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
-    cache = _load_cache()
     if key in cache:
-        return cache[key]
+        return cache[key], False
     h = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 22), b""):
             h.update(chunk)
-    digest = h.hexdigest()
-    cache[key] = digest
-    _save_cache(cache)
+    cache[key] = h.hexdigest()
+    return cache[key], True
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, cached by path, size and modification time."""
+    cache = _load_cache()
+    digest, fresh = _hash(path, cache)
+    if fresh:
+        _save_cache(cache)
     return digest
 
 
 def folder_fingerprint(folder: Path) -> str:
     """Combined hash of the relevant files in ``folder`` (names and contents)."""
-    parts = []
+    cache = _load_cache()
+    parts, changed = [], False
     for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.suffix in _RELEVANT_SUFFIXES and p.name not in _IGNORED_NAMES:
-            if "checkpoint-" in str(p.relative_to(folder)):
-                continue
-            parts.append(f"{p.relative_to(folder).as_posix()}={file_sha256(p)}")
+        if not p.is_file() or p.suffix not in _RELEVANT_SUFFIXES or p.name in _IGNORED_NAMES:
+            continue
+        if "checkpoint-" in p.relative_to(folder).as_posix():
+            continue
+        digest, fresh = _hash(p, cache)
+        changed |= fresh
+        parts.append(f"{p.relative_to(folder).as_posix()}={digest}")
+    if changed:
+        _save_cache(cache)
     return combine(parts)
 
 

@@ -1,7 +1,22 @@
-"""Reports of a comparison: terminal table, Markdown for pull requests, versioned JSON."""
+"""Reports of a comparison: terminal table, Markdown for pull requests, versioned JSON, HTML, JUnit XML."""
 
+from tunegate.report._html import render_html, result_from_json, write_html
 from tunegate.report._json import write_json
+from tunegate.report._junit import render_junit, write_junit
 from tunegate.report._markdown import render_markdown
+from tunegate.report._scorecard import DIMENSIONS, ScorecardRow, scorecard
 from tunegate.report._terminal import print_comparison
 
-__all__ = ["print_comparison", "render_markdown", "write_json"]
+__all__ = [
+    "DIMENSIONS",
+    "ScorecardRow",
+    "print_comparison",
+    "render_html",
+    "render_junit",
+    "render_markdown",
+    "result_from_json",
+    "scorecard",
+    "write_html",
+    "write_json",
+    "write_junit",
+]

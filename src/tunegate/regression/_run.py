@@ -1,0 +1,302 @@
+"""Running a regression suite: answers through the Engine (cached), assertions, verdicts, the store.
+
+Verdict of a case asked ``repeat`` times (pass fraction ``f`` = repeats whose every assertion passed):
+
+* ``passed`` — every repeat passed (``f == 1``);
+* ``flaky``  — some repeats failed but ``f ≥ threshold``: the case met its threshold, so it does not
+  fail the gate, but it is flagged (``--strict-flaky`` makes it fail);
+* ``failed`` — ``f < threshold``. With the default threshold 1.0 any failing repeat fails the case.
+
+Under greedy decoding (temperature 0) repeats are identical, so the answer is computed once and a note
+says so; set ``temperature > 0`` for repeats to mean anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tunegate.engine import Engine, NullProgress, Progress
+from tunegate.models import ChatMessage, GenerateRequest, GenerateResult, Model
+from tunegate.regression._assertions import AssertionContext, AssertionResult
+from tunegate.regression._load import Case, RegressionSuite
+from tunegate.store import Store
+
+__all__ = ["CaseResult", "RegressionResult", "evaluate_cases", "find_baseline_run", "run_regression"]
+
+log = logging.getLogger(__name__)
+
+Status = Literal["passed", "flaky", "failed"]
+JUDGE_MAX_NEW_TOKENS = 16
+
+
+@dataclass
+class CaseResult:
+    """Answers to one case (one per repeat) and each assertion's outcome on each answer."""
+
+    case: Case
+    outputs: list[str]
+    checks: list[list[AssertionResult]]
+
+    @property
+    def id(self) -> str:
+        return self.case.id
+
+    @property
+    def repeat_passed(self) -> list[bool]:
+        return [all(r.passed for r in rs) for rs in self.checks]
+
+    @property
+    def n_passed(self) -> int:
+        return sum(self.repeat_passed)
+
+    @property
+    def fraction(self) -> float:
+        return self.n_passed / len(self.checks)
+
+    @property
+    def ok(self) -> bool:
+        """The case met its threshold (passed or flaky)."""
+        return self.fraction >= self.case.threshold - 1e-12
+
+    @property
+    def status(self) -> Status:
+        if self.fraction == 1:
+            return "passed"
+        return "flaky" if self.ok else "failed"
+
+    @property
+    def reason(self) -> str:
+        """Why it failed: the first failing assertion's reason (with the repeat count if > 1)."""
+        for rs in self.checks:
+            for a, r in zip(self.case.assertions, rs, strict=True):
+                if not r.passed:
+                    prefix = f"{a.label}: {r.reason}"
+                    n = len(self.checks)
+                    return prefix if n == 1 else f"{self.n_passed}/{n} repeats passed; {prefix}"
+        return ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "ok": self.ok,
+            "pass_fraction": self.fraction,
+            "threshold": self.case.threshold,
+            "repeat": len(self.checks),
+            "tags": list(self.case.tags),
+            "reason": self.reason,
+            "outputs": self.outputs,
+            "assertions": [
+                [
+                    {"type": a.spec.type, "passed": r.passed, "score": r.score, "reason": r.reason}
+                    for a, r in zip(self.case.assertions, rs, strict=True)
+                ]
+                for rs in self.checks
+            ],
+        }
+
+
+@dataclass
+class RegressionResult:
+    """A suite run on one model, with the optional reference run and baseline comparison."""
+
+    suite: str
+    model: str
+    cases: list[CaseResult]
+    run_id: str | None = None
+    reference: str | None = None
+    reference_cases: dict[str, CaseResult] | None = None
+    baseline_run: str | None = None
+    baseline: dict[str, bool] | None = None  # case id -> ok in the baseline run
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, status: Status) -> int:
+        return sum(c.status == status for c in self.cases)
+
+    @property
+    def pass_rate(self) -> float:
+        """Fraction of cases that met their threshold."""
+        return sum(c.ok for c in self.cases) / len(self.cases) if self.cases else 1.0
+
+    def exit_code(self, strict_flaky: bool = False) -> int:
+        """1 when a case failed (or, with ``strict_flaky``, was flaky), else 0."""
+        bad = self.count("failed") + (self.count("flaky") if strict_flaky else 0)
+        return 1 if bad else 0
+
+    def baseline_category(self, c: CaseResult) -> str:
+        """newly failing / fixed / still failing / passing / new (vs the baseline run)."""
+        if self.baseline is None or c.id not in self.baseline:
+            return "new"
+        before = self.baseline[c.id]
+        if before and not c.ok:
+            return "newly failing"
+        if not before and c.ok:
+            return "fixed"
+        return "passing" if c.ok else "still failing"
+
+    def reference_verdict(self, c: CaseResult) -> str:
+        """For a failing case: did the reference (base) model pass it?"""
+        if self.reference_cases is None or c.ok or c.id not in self.reference_cases:
+            return ""
+        if self.reference_cases[c.id].ok:
+            return "regression introduced by fine-tuning"
+        return "gap that was always there"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": "tunegate.regress/1",
+            "suite": self.suite,
+            "model": self.model,
+            "reference": self.reference,
+            "run_id": self.run_id,
+            "baseline_run": self.baseline_run,
+            "summary": {
+                "cases": len(self.cases),
+                "passed": self.count("passed"),
+                "flaky": self.count("flaky"),
+                "failed": self.count("failed"),
+                "pass_rate": self.pass_rate,
+            },
+            "notes": self.notes,
+            "cases": [
+                {
+                    **c.to_json(),
+                    "baseline": self.baseline_category(c) if self.baseline is not None else None,
+                    "reference": (
+                        self.reference_cases[c.id].status
+                        if self.reference_cases and c.id in self.reference_cases
+                        else None
+                    ),
+                }
+                for c in self.cases
+            ],
+        }
+
+
+def _judge_fn(store: Store, engines: dict[str, Engine]) -> Callable[[str, str | None], str]:
+    def judge(prompt: str, spec: str | None) -> str:
+        assert spec is not None
+        if spec not in engines:
+            engines[spec] = Engine(Model(spec), store, label=f"judge {spec}")
+        req = GenerateRequest(
+            prompt=(ChatMessage("user", prompt),), max_new_tokens=JUDGE_MAX_NEW_TOKENS, temperature=0.0
+        )
+        res = engines[spec].run([req], "llm-rubric")[0]
+        assert isinstance(res, GenerateResult)
+        return res.text
+
+    return judge
+
+
+def evaluate_cases(
+    suite: RegressionSuite,
+    engine: Engine,
+    *,
+    judges: dict[str, Engine] | None = None,
+    notes: list[str] | None = None,
+) -> list[CaseResult]:
+    """Answer every case of ``suite`` with ``engine`` (one batched, cached call) and check it."""
+    requests: list[GenerateRequest] = []
+    spans: list[tuple[int, int]] = []
+    for case in suite.cases:
+        reqs = case.requests()
+        spans.append((len(requests), len(requests) + len(reqs)))
+        requests.extend(reqs)
+        if case.identical_repeats and notes is not None:
+            notes.append(
+                f"case {case.id!r}: repeat {case.repeat} at temperature 0 gives {case.repeat} identical "
+                "answers (asked once); set temperature > 0 to sample"
+            )
+    answers = engine.run(requests, f"regress {suite.name}")
+    judge = _judge_fn(engine.store, judges if judges is not None else {})
+    out = []
+    for case, (lo, hi) in zip(suite.cases, spans, strict=True):
+        texts = [a.text for a in answers[lo:hi] if isinstance(a, GenerateResult)]
+        ctx = AssertionContext(
+            case_id=case.id,
+            prompt=case.prompt_text,
+            vars=dict(case.vars),
+            judge=judge,
+            default_judge=suite.judge,
+        )
+        out.append(CaseResult(case, texts, [[a(t, ctx) for a in case.assertions] for t in texts]))
+    return out
+
+
+def find_baseline_run(store: Store, suite: str, which: str = "last") -> dict[str, Any] | None:
+    """The baseline run: ``last`` completed ``regress`` run of ``suite``, or the run with id ``which``."""
+    if which != "last":
+        return store.get_run(which)
+    for run in store.list_runs(suite=suite, limit=1000):
+        if run["kind"] == "regress" and run["status"] == "completed" and run.get("result"):
+            return run
+    return None
+
+
+def run_regression(
+    suite: RegressionSuite,
+    model_spec: str | Model,
+    store: Store,
+    *,
+    reference: str | Model | None = None,
+    baseline: str | None = None,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+    config: dict[str, Any] | None = None,
+) -> RegressionResult:
+    """Run ``suite`` on a model (and the reference), store a ``regress`` run, compare with a baseline."""
+    progress = progress or NullProgress()
+    model = model_spec if isinstance(model_spec, Model) else Model(model_spec)
+    ref = reference if isinstance(reference, Model) or reference is None else Model(reference)
+    base_run = find_baseline_run(store, suite.name, baseline) if baseline else None
+    result = RegressionResult(
+        suite=suite.name, model=str(model.spec), cases=[], reference=str(ref.spec) if ref else None
+    )
+    if baseline and base_run is None:
+        result.notes.append(f"no earlier regress run of suite {suite.name!r} to compare with")
+    if base_run is not None:
+        result.baseline_run = base_run["id"]
+        result.baseline = {c["id"]: bool(c["ok"]) for c in (base_run.get("result") or {}).get("cases", [])}
+    run_id = store.start_run(
+        kind="regress",
+        suite=suite.name,
+        suite_hash=suite.hash,
+        base=result.reference,
+        tuned=result.model,
+        config={"source": suite.source, "cases": len(suite.cases), **(config or {})},
+    )
+    result.run_id = run_id
+    engines = [Engine(model, store, batch_size=batch_size, progress=progress, label="model")]
+    judges: dict[str, Engine] = {}
+    status = "failed"
+    try:
+        with progress:
+            result.cases = evaluate_cases(suite, engines[0], judges=judges, notes=result.notes)
+            rows = [("tuned", suite.name, c.id, "pass", c.fraction, c.outputs[0]) for c in result.cases]
+            if ref is not None:
+                engines.append(
+                    Engine(ref, store, batch_size=batch_size, progress=progress, label="reference")
+                )
+                ref_cases = evaluate_cases(suite, engines[1], judges=judges)
+                result.reference_cases = {c.id: c for c in ref_cases}
+                rows += [("base", suite.name, c.id, "pass", c.fraction, c.outputs[0]) for c in ref_cases]
+        store.put_scores(run_id, rows)
+        status = "completed"
+        for note in result.notes:
+            log.info(note)
+        return result
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        stats = [e.stats for e in [*engines, *judges.values()]]
+        store.finish_run(
+            run_id,
+            status=status,
+            result=result.to_json() if status == "completed" else None,
+            n_computed=sum(s.computed for s in stats),
+            n_cached=sum(s.cached for s in stats),
+        )

@@ -1,0 +1,333 @@
+"""The HTML report: one self-contained file (inline CSS, inline SVG charts, a little vanilla JS).
+
+Nothing is loaded from the network: a Content-Security-Policy forbids it, and the one script is
+allowed by its SHA-256 hash, so a ``<script>`` smuggled into a model output could not run even if it
+escaped the template's autoescaping (it does not).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from tunegate.report._format import fmt_ci, fmt_delta, fmt_p, fmt_score
+from tunegate.report._scorecard import scorecard
+from tunegate.runner import ComparisonResult, GateResult, MetricComparison, TaskComparison
+from tunegate.runner._result import FlippedItem
+
+__all__ = ["render_html", "result_from_json", "write_html"]
+
+_TEMPLATES = Path(__file__).parent / "templates"
+_COLOR = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#9a6700", None: "#57606a"}
+_PALETTE = ("#0969da", "#cf222e", "#1a7f37", "#8250df", "#bc4c00", "#1b7c83", "#bf3989", "#57606a")
+_SEVERITY = {"pass": 0, "inconclusive": 1, "fail": 2}
+
+#: the report's only script: filter the flipped-item rows by task and by direction
+FILTER_JS = """
+(function () {
+  var task = document.getElementById("flip-task"), dir = document.getElementById("flip-dir");
+  if (!task || !dir) { return; }
+  function apply() {
+    var rows = document.querySelectorAll("#flipped tbody tr"), shown = 0;
+    for (var i = 0; i < rows.length; i++) {
+      var r = rows[i];
+      var ok = (task.value === "" || r.dataset.task === task.value) &&
+               (dir.value === "" || r.dataset.dir === dir.value);
+      r.hidden = !ok;
+      if (ok) { shown++; }
+    }
+    document.getElementById("flip-count").textContent = shown + " of " + rows.length + " shown";
+  }
+  task.addEventListener("change", apply);
+  dir.addEventListener("change", apply);
+  apply();
+})();
+"""
+
+
+def _csp() -> str:
+    digest = base64.b64encode(hashlib.sha256(FILTER_JS.encode("utf-8")).digest()).decode("ascii")
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
+
+
+def _env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(_TEMPLATES)),
+        autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(score=fmt_score, delta=fmt_delta, p=fmt_p)
+    env.filters["ci"] = lambda pair: fmt_ci(*pair)
+    return env
+
+
+# -- reading results back from JSON ---------------------------------------------------------------
+def result_from_json(data: Mapping[str, Any]) -> ComparisonResult:
+    """Rebuild a :class:`ComparisonResult` from its ``tunegate.result/v1`` JSON (``to_json()``)."""
+    schema = data.get("schema", "tunegate.result/v1")
+    if schema != "tunegate.result/v1":
+        raise ValueError(f"unsupported result schema {schema!r} (expected 'tunegate.result/v1')")
+
+    def metric(m: Mapping[str, Any]) -> MetricComparison:
+        disc = m.get("discordant")
+        return MetricComparison(**{**m, "discordant": tuple(disc) if disc is not None else None})
+
+    tasks = tuple(
+        TaskComparison(
+            task=t["task"],
+            dimension=t["dimension"],
+            n=t["n"],
+            primary=t["primary"],
+            config=dict(t.get("config") or {}),
+            metrics=tuple(metric(m) for m in t["metrics"]),
+            flipped=tuple(FlippedItem(**f) for f in t.get("flipped") or ()),
+        )
+        for t in data["tasks"]
+    )
+    return ComparisonResult(
+        run_id=data["run_id"],
+        suite=data["suite"],
+        base=dict(data["base"]),
+        tuned=dict(data["tuned"]),
+        tasks=tasks,
+        gates=tuple(GateResult(**g) for g in data.get("gates") or ()),
+        verdict=data["verdict"],
+        limit=data.get("limit"),
+        engine=dict(data.get("engine") or {}),
+        warnings=tuple(data.get("warnings") or ()),
+    )
+
+
+def _as_result(r: ComparisonResult | Mapping[str, Any]) -> ComparisonResult:
+    return r if isinstance(r, ComparisonResult) else result_from_json(r)
+
+
+# -- inline SVG charts ----------------------------------------------------------------------------
+def _task_outcome(result: ComparisonResult, tc: TaskComparison) -> str | None:
+    outs = [g.outcome for g in result.gates if g.task == tc.task and g.metric == tc.primary]
+    return max(outs, key=_SEVERITY.__getitem__) if outs else None
+
+
+def _bounds(result: ComparisonResult, tc: TaskComparison) -> list[tuple[float, str]]:
+    out = []
+    for g in result.gates:
+        if g.task == tc.task and g.metric == tc.primary:
+            x = -g.threshold if g.kind == "max_drop" else g.threshold
+            out.append((x, f"{g.kind} {g.threshold:g}"))
+    return out
+
+
+def _ticks(lo: float, hi: float) -> list[float]:
+    span = (hi - lo) * 100
+    step = next((s for s in (0.5, 1, 2, 5, 10, 20, 25, 50) if span / s <= 8), 100) / 100
+    first = int(lo / step) - 1
+    return [k * step for k in range(first, first + 200) if lo <= k * step <= hi]
+
+
+def delta_chart(result: ComparisonResult) -> str:
+    """Horizontal forest plot: each task's primary-metric delta with its 95% CI and gate bounds."""
+    tasks = list(result.tasks)
+    if not tasks:
+        return ""
+    values = [0.0]
+    for tc in tasks:
+        m = tc.metric(tc.primary)
+        values += [m.ci_low, m.ci_high, m.delta] + [x for x, _ in _bounds(result, tc)]
+    lo, hi = min(values), max(values)
+    pad = max(0.01, 0.08 * (hi - lo))
+    lo, hi = lo - pad, hi + pad
+    left, right, top, row = 230, 700, 30, 34
+    width, height = right + 20, top + row * len(tasks) + 30
+
+    def x(v: float) -> float:
+        return left + (v - lo) / (hi - lo) * (right - left)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" id="delta-chart" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+        "<title>Per-task delta (tuned − base) of the primary metric with 95% CI</title>",
+    ]
+    for t in _ticks(lo, hi):
+        parts.append(
+            f'<line x1="{x(t):.1f}" y1="{top - 8}" x2="{x(t):.1f}" y2="{height - 24}" stroke="#d0d7de"/>'
+            f'<text x="{x(t):.1f}" y="{height - 8}" text-anchor="middle" class="tick">{100 * t:+g}</text>'
+        )
+    parts.append(
+        f'<line x1="{x(0):.1f}" y1="{top - 12}" x2="{x(0):.1f}" y2="{height - 24}" stroke="#24292f" '
+        'stroke-width="1.5"/>'
+    )
+    for i, tc in enumerate(tasks):
+        m = tc.metric(tc.primary)
+        y = top + row * i + row / 2
+        color = _COLOR[_task_outcome(result, tc)]
+        label = escape(f"{tc.task} · {tc.primary}")
+        tip = escape(f"{tc.task}/{tc.primary}: Δ {fmt_delta(m.delta)} {fmt_ci(m.ci_low, m.ci_high)}, n={m.n}")
+        parts.append(f'<g class="task-row" data-task="{escape(tc.task)}"><title>{tip}</title>')
+        parts.append(f'<text x="{left - 10}" y="{y + 4:.1f}" text-anchor="end" class="label">{label}</text>')
+        for bx, blabel in _bounds(result, tc):
+            parts.append(
+                f'<line x1="{x(bx):.1f}" y1="{y - 12:.1f}" x2="{x(bx):.1f}" y2="{y + 12:.1f}" '
+                f'stroke="#8250df" stroke-dasharray="3,2" stroke-width="2"><title>gate {escape(blabel)}'
+                "</title></line>"
+            )
+        x1, x2 = x(m.ci_low), x(m.ci_high)
+        parts.append(
+            f'<line x1="{x1:.1f}" y1="{y:.1f}" x2="{x2:.1f}" y2="{y:.1f}" stroke="{color}" stroke-width="2"/>'
+            f'<line x1="{x1:.1f}" y1="{y - 6:.1f}" x2="{x1:.1f}" y2="{y + 6:.1f}" stroke="{color}" '
+            'stroke-width="2"/>'
+            f'<line x1="{x2:.1f}" y1="{y - 6:.1f}" x2="{x2:.1f}" y2="{y + 6:.1f}" stroke="{color}" '
+            'stroke-width="2"/>'
+            f'<circle cx="{x(m.delta):.1f}" cy="{y:.1f}" r="5" fill="{color}"/></g>'
+        )
+    parts.append(
+        f'<text x="{(left + right) / 2:.0f}" y="14" text-anchor="middle" class="axis">'
+        "Δ tuned − base (×100), 95% CI; dashed: gate bound</text></svg>"
+    )
+    return "".join(parts)
+
+
+def trend_chart(results: Sequence[ComparisonResult]) -> str:
+    """Primary-metric delta of each task across runs (oldest first), one line per task."""
+    if len(results) < 2:
+        return ""
+    names = list(dict.fromkeys(tc.task for r in results for tc in r.tasks))
+    series = {
+        n: [
+            next((tc.metric(tc.primary).delta for tc in r.tasks if tc.task == n), None) for r in results
+        ]
+        for n in names
+    }
+    values = [0.0] + [v for s in series.values() for v in s if v is not None]
+    lo, hi = min(values), max(values)
+    pad = max(0.01, 0.1 * (hi - lo))
+    lo, hi = lo - pad, hi + pad
+    left, right, top, bottom = 60, 560, 20, 220
+    width, height = 760, bottom + 40
+
+    def x(i: int) -> float:
+        return left + i * (right - left) / (len(results) - 1)
+
+    def y(v: float) -> float:
+        return bottom - (v - lo) / (hi - lo) * (bottom - top)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" id="trend-chart" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+        "<title>Primary-metric delta per task across runs</title>",
+    ]
+    for t in _ticks(lo, hi):
+        parts.append(
+            f'<line x1="{left}" y1="{y(t):.1f}" x2="{right}" y2="{y(t):.1f}" stroke="#d0d7de"/>'
+            f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end" class="tick">{100 * t:+g}</text>'
+        )
+    parts.append(f'<line x1="{left}" y1="{y(0):.1f}" x2="{right}" y2="{y(0):.1f}" stroke="#24292f"/>')
+    for i, r in enumerate(results):
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{bottom + 16}" text-anchor="middle" class="tick">'
+            f"{escape(r.run_id[:8])}</text>"
+            f'<circle cx="{x(i):.1f}" cy="{bottom + 28}" r="4" fill="{_COLOR[r.verdict.lower()]}">'
+            f"<title>{escape(r.run_id)}: {escape(r.verdict)}</title></circle>"
+        )
+    for k, (name, vals) in enumerate(series.items()):
+        color = _PALETTE[k % len(_PALETTE)]
+        pts = [(x(i), y(v)) for i, v in enumerate(vals) if v is not None]
+        if len(pts) > 1:
+            path = " ".join(f"{px:.1f},{py:.1f}" for px, py in pts)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        parts += [f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{color}"/>' for px, py in pts]
+        ly = top + 16 * k
+        parts.append(
+            f'<rect x="{right + 20}" y="{ly - 9}" width="12" height="12" fill="{color}"/>'
+            f'<text x="{right + 38}" y="{ly + 1}" class="label">{escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# -- the page -------------------------------------------------------------------------------------
+def _flipped_rows(result: ComparisonResult) -> list[dict[str, Any]]:
+    rows = []
+    for tc in result.tasks:
+        for f in tc.flipped:
+            regressed = f.base_score > f.tuned_score
+            rows.append(
+                {
+                    "task": tc.task,
+                    "item": f.item,
+                    "metric": f.metric,
+                    "dir": "regressed" if regressed else "improved",
+                    "base_score": f.base_score,
+                    "tuned_score": f.tuned_score,
+                    "base_output": f.base_output,
+                    "tuned_output": f.tuned_output,
+                }
+            )
+    rows.sort(key=lambda r: (r["dir"] != "regressed", r["task"], r["item"]))
+    return rows
+
+
+def _warnings(result: ComparisonResult) -> list[str]:
+    out = list(result.warnings)
+    if result.limit is not None and not any("--limit" in w for w in out):
+        out.append(
+            f"--limit {result.limit}: only the first {result.limit} items of each task were evaluated; "
+            "these numbers are not comparable with full runs"
+        )
+    return out
+
+
+def render_html(
+    result: ComparisonResult, *, history: Iterable[ComparisonResult | Mapping[str, Any]] = ()
+) -> str:
+    """The report as one HTML string. ``history``: earlier results (oldest first) for a trend chart."""
+    past = [_as_result(h) for h in history if h is not None]
+    past = [p for p in past if p.run_id != result.run_id]
+    gate_rows: list[tuple[GateResult, MetricComparison | None]] = []
+    for g in result.gates:
+        tc = next((t for t in result.tasks if t.task == g.task), None)
+        gate_rows.append((g, next((m for m in tc.metrics if m.metric == g.metric), None) if tc else None))
+    flipped = _flipped_rows(result)
+    return _env().get_template("report.html.j2").render(
+        r=result,
+        csp=_csp(),
+        script=Markup(FILTER_JS),
+        warnings=_warnings(result),
+        scorecard=scorecard(result),
+        delta_svg=Markup(delta_chart(result)),
+        trend_svg=Markup(trend_chart([*past, result])),
+        n_history=len(past),
+        gate_rows=gate_rows,
+        flipped=flipped,
+        flip_tasks=list(dict.fromkeys(f["task"] for f in flipped)),
+        n_regressed=sum(f["dir"] == "regressed" for f in flipped),
+        n_improved=sum(f["dir"] == "improved" for f in flipped),
+        passed=sum(g.outcome == "pass" for g in result.gates),
+        engine_json=json.dumps(result.engine, sort_keys=True) if result.engine else "",
+    )
+
+
+def write_html(
+    result: ComparisonResult,
+    path: Path,
+    *,
+    history: Iterable[ComparisonResult | Mapping[str, Any]] = (),
+) -> None:
+    """Write the self-contained HTML report to ``path`` (atomically)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(render_html(result, history=history), encoding="utf-8")
+    tmp.replace(path)
