@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("result", type=Path, help="a tunegate.result/v1 JSON file (tunegate compare --json)")
     ap.add_argument("--out", type=Path, default=Path("report.png"), help="PNG to write")
     ap.add_argument("--html", type=Path, help="also keep the rendered HTML here")
-    ap.add_argument("--history", type=Path, nargs="*", default=[], help="earlier result JSON files, oldest first")
+    ap.add_argument(
+        "--history", type=Path, nargs="*", default=[], help="earlier result JSON files, oldest first"
+    )
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--viewport-only", action="store_true", help="only the first screen, not the full page")
     ap.add_argument("--chromium", default="/usr/bin/chromium")

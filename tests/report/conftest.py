@@ -33,7 +33,10 @@ def make_result(verdict: str = "FAIL", limit: int | None = 20) -> ComparisonResu
         n=20,
         primary="exact_match",
         config={"task": "triviaqa"},
-        metrics=(_metric("exact_match", 0.30, 0.45, 0.05, 0.25, 20), _metric("f1", 0.4, 0.5, 0.0, 0.2, 20, False)),
+        metrics=(
+            _metric("exact_match", 0.30, 0.45, 0.05, 0.25, 20),
+            _metric("f1", 0.4, 0.5, 0.0, 0.2, 20, False),
+        ),
         flipped=(
             FlippedItem("tqa-1", "exact_match", 0.0, 1.0, "Lyon", "Paris"),
             FlippedItem("tqa-2", "exact_match", 0.0, 1.0, None, "1066"),
@@ -46,7 +49,10 @@ def make_result(verdict: str = "FAIL", limit: int | None = 20) -> ComparisonResu
         n=20,
         primary="acc_norm",
         config={"task": "hellaswag"},
-        metrics=(_metric("acc_norm", 0.50, 0.40, -0.2, -0.01, 20), _metric("acc", 0.5, 0.45, -0.15, 0.05, 20)),
+        metrics=(
+            _metric("acc_norm", 0.50, 0.40, -0.2, -0.01, 20),
+            _metric("acc", 0.5, 0.45, -0.15, 0.05, 20),
+        ),
         flipped=(
             FlippedItem("hs-7", "acc_norm", 1.0, 0.0, "a man walks " + HOSTILE, "the dog & <b>cat</b>"),
             FlippedItem("hs-9", "acc_norm", 1.0, 0.0, "x", "y"),
@@ -64,9 +70,7 @@ def make_result(verdict: str = "FAIL", limit: int | None = 20) -> ComparisonResu
             "delta -0.1 <script>alert('gate')</script> below -0.02",
             detectable=0.08,
         ),
-        GateResult(
-            "hellaswag", "acc", "max_drop", 0.1, "ci", "inconclusive", "CI straddles -0.1", 0.12, 340
-        ),
+        GateResult("hellaswag", "acc", "max_drop", 0.1, "ci", "inconclusive", "CI straddles -0.1", 0.12, 340),
     )
     return ComparisonResult(
         run_id="abc123def456",

@@ -31,8 +31,14 @@ def _rows(role: str, values: list[float], task: str = "hs", metric: str = "acc",
 
 
 def test_diff_scores_pairs_items_and_reports_unpaired() -> None:
-    a = [dict(zip(("role", "task", "item", "metric", "value"), r[:5], strict=True)) for r in _rows("tuned", [1, 0, 0, 1])]
-    b = [dict(zip(("role", "task", "item", "metric", "value"), r[:5], strict=True)) for r in _rows("model", [1, 1, 1], start=1)]
+    a = [
+        dict(zip(("role", "task", "item", "metric", "value"), r[:5], strict=True))
+        for r in _rows("tuned", [1, 0, 0, 1])
+    ]
+    b = [
+        dict(zip(("role", "task", "item", "metric", "value"), r[:5], strict=True))
+        for r in _rows("model", [1, 1, 1], start=1)
+    ]
     b += [{"role": "model", "task": "other", "item": "i1", "metric": "acc", "value": 1.0}]  # only in B
     (row,) = diff_scores(a, b, "tuned", "model")
     assert (row.task, row.metric, row.n, row.only_a, row.only_b) == ("hs", "acc", 3, 1, 0)

@@ -34,8 +34,13 @@ def test_scorecard_gates_and_flipped(result: ComparisonResult) -> None:
     assert ">+8.0<" in html  # detectable effect of the failed gate, ×100
     rows = re.findall(r'<tr data-task="([^"]*)" data-dir="([^"]*)">', html)
     assert sorted(rows) == sorted(
-        [("triviaqa", "improved"), ("triviaqa", "improved"), ("triviaqa", "regressed"),
-         ("hellaswag", "regressed"), ("hellaswag", "regressed")]
+        [
+            ("triviaqa", "improved"),
+            ("triviaqa", "improved"),
+            ("triviaqa", "regressed"),
+            ("hellaswag", "regressed"),
+            ("hellaswag", "regressed"),
+        ]
     )
     assert '<option value="hellaswag">' in html and '<option value="triviaqa">' in html
 
@@ -58,5 +63,7 @@ def test_json_round_trip_and_trend(result: ComparisonResult) -> None:
 
 def test_pass_without_flips_or_gates(result: ComparisonResult) -> None:
     tasks = tuple(dataclasses.replace(t, flipped=()) for t in result.tasks)
-    html = render_html(dataclasses.replace(result, tasks=tasks, gates=(), verdict="PASS", limit=None, warnings=()))
+    html = render_html(
+        dataclasses.replace(result, tasks=tasks, gates=(), verdict="PASS", limit=None, warnings=())
+    )
     assert 'class="verdict PASS"' in html and 'id="flipped"' not in html and 'class="warning"' not in html

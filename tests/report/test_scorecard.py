@@ -41,9 +41,14 @@ def test_single_task_row_is_its_primary_metric(result: ComparisonResult) -> None
 def test_several_tasks_average_primary_deltas() -> None:
     r = make_result()
     hs = r.tasks[1]
-    second = dataclasses.replace(hs, task="arc", metrics=tuple(
-        dataclasses.replace(m, base=0.7, tuned=0.7, delta=0.0, ci_low=-0.04, ci_high=0.04) for m in hs.metrics
-    ))
+    second = dataclasses.replace(
+        hs,
+        task="arc",
+        metrics=tuple(
+            dataclasses.replace(m, base=0.7, tuned=0.7, delta=0.0, ci_low=-0.04, ci_high=0.04)
+            for m in hs.metrics
+        ),
+    )
     r = dataclasses.replace(r, tasks=(*r.tasks, second))
     row = next(x for x in scorecard(r) if x.dimension == "retention")
     assert row.tasks == ("hellaswag", "arc") and row.metric == "mean of 2 tasks"

@@ -90,8 +90,12 @@ def _describe(run: dict[str, Any], role: str) -> str:
 @app.command()
 @guarded
 def diff(
-    run_a: Annotated[str, typer.Argument(metavar="RUN_A", help="first run id (or a unique prefix): the reference, A")],
-    run_b: Annotated[str, typer.Argument(metavar="RUN_B", help="second run id (or a unique prefix): B; delta = B − A")],
+    run_a: Annotated[
+        str, typer.Argument(metavar="RUN_A", help="first run id (or a unique prefix): the reference, A")
+    ],
+    run_b: Annotated[
+        str, typer.Argument(metavar="RUN_B", help="second run id (or a unique prefix): B; delta = B − A")
+    ],
     role: Annotated[
         Literal["base", "tuned"], typer.Option(help="which model of a compare run to diff")
     ] = "tuned",
@@ -126,7 +130,7 @@ def diff(
     table = Table(title="stored scores ×100, paired on items; delta = B − A, 95% CI by paired bootstrap")
     for col in ("task", "metric", "n", "A", "B", "delta", "95% CI", "p", "unpaired"):
         left = col in ("task", "metric")
-        table.add_column(col, justify="left" if left else "right", no_wrap=not left)
+        table.add_column(col, justify="left" if left else "right", no_wrap=not left, overflow="fold")
     for d in rows:
         style = "green" if d.ci_low > 0 else "red" if d.ci_high < 0 else None
         table.add_row(

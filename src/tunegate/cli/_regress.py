@@ -1,1 +1,121 @@
-"""CLI command module (filled in by its feature)."""
+"""``tunegate regress`` (a regression suite on one model) and ``tunegate watch`` (on each new checkpoint).
+
+Exit codes of ``regress``: 0 every case met its threshold (flaky cases are flagged, not failed, unless
+``--strict-flaky``), 1 a case failed, 2 a configuration error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tunegate.cli._app import app, console, err_console, guarded
+
+
+def _progress(quiet: bool):  # type: ignore[no-untyped-def]
+    from tunegate.engine import make_progress
+
+    return make_progress("none" if quiet or not err_console.is_terminal else "rich")
+
+
+@app.command()
+@guarded
+def regress(
+    suite: Annotated[Path, typer.Argument(help="regression suite YAML file")],
+    model: Annotated[str, typer.Option(help="model spec, e.g. builtin:gemma-3-270m?adapter=DIR")],
+    db: Annotated[str | None, typer.Option(help="store URL (default: sqlite file under .tunegate/)")] = None,
+    junit: Annotated[Path | None, typer.Option(help="write JUnit XML here (one testcase per case)")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="write a Markdown summary here")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the JSON result here")] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="compare with an earlier regress run: 'last' or a run id")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="also run the reference (base) model: is a failure new or old?")
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="only cases with this tag (repeatable)")] = None,
+    strict_flaky: Annotated[bool, typer.Option(help="flaky cases fail too (exit 1)")] = False,
+    batch_size: Annotated[int | None, typer.Option(help="requests per backend call", min=1)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Run a regression suite of fixed prompts with expected behaviours on a model."""
+    import json
+
+    from tunegate.errors import ConfigError
+    from tunegate.models import parse_model_spec
+    from tunegate.regression import (
+        load_regression_suite,
+        print_regression,
+        render_markdown,
+        run_regression,
+        write_junit,
+    )
+    from tunegate.store import open_store
+
+    spec = load_regression_suite(suite)
+    if tag:
+        spec = spec.select(tags=tag)
+        if not spec.cases:
+            raise ConfigError(f"{suite}: no case has any of the tags {', '.join(tag)}")
+    parse_model_spec(model)
+    if reference:
+        parse_model_spec(reference)
+    result = run_regression(
+        spec,
+        model,
+        open_store(db),
+        reference=reference,
+        baseline=baseline,
+        batch_size=batch_size,
+        progress=_progress(quiet),
+    )
+    print_regression(result, console)
+    if junit:
+        write_junit(result, junit)
+    if markdown:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(render_markdown(result), encoding="utf-8")
+    if json_out:
+        json_out.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    raise typer.Exit(result.exit_code(strict_flaky))
+
+
+@app.command()
+@guarded
+def watch(
+    directory: Annotated[Path, typer.Argument(help="training output folder (holds checkpoint-N folders)")],
+    suite: Annotated[Path, typer.Option(help="regression suite YAML file")],
+    base: Annotated[
+        str | None, typer.Option(help="base model spec for PEFT adapter checkpoints (default: from adapter)")
+    ] = None,
+    interval: Annotated[float, typer.Option(help="seconds between scans", min=0.1)] = 30.0,
+    once: Annotated[bool, typer.Option(help="evaluate what is there now, then exit")] = False,
+    db: Annotated[str | None, typer.Option(help="store URL")] = None,
+) -> None:
+    """Evaluate each new checkpoint under DIRECTORY once with a regression suite (Ctrl-C stops)."""
+    from tunegate.errors import ConfigError
+    from tunegate.regression import RegressionResult, load_regression_suite
+    from tunegate.regression import watch as watch_checkpoints
+    from tunegate.store import open_store
+
+    if not directory.is_dir():
+        raise ConfigError(f"not a folder: {directory}")
+    spec = load_regression_suite(suite)
+
+    def show(folder: Path, r: RegressionResult) -> None:
+        style = "red" if r.count("failed") else "green"
+        console.print(
+            f"[{style}]{folder.name}[/]: {r.count('passed')} passed, {r.count('flaky')} flaky, "
+            f"{r.count('failed')} failed (pass rate {100 * r.pass_rate:.0f}%) run {r.run_id}",
+            highlight=False,
+        )
+
+    if not once:
+        err_console.print(f"watching {directory} every {interval:g}s; Ctrl-C stops")
+    done = watch_checkpoints(
+        directory, spec, open_store(db), base=base, interval=interval, once=once, on_result=show
+    )
+    if once and not done:
+        console.print("no new checkpoint")

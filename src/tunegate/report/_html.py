@@ -118,7 +118,7 @@ def _as_result(r: ComparisonResult | Mapping[str, Any]) -> ComparisonResult:
 # -- inline SVG charts ----------------------------------------------------------------------------
 def _task_outcome(result: ComparisonResult, tc: TaskComparison) -> str | None:
     outs = [g.outcome for g in result.gates if g.task == tc.task and g.metric == tc.primary]
-    return max(outs, key=_SEVERITY.__getitem__) if outs else None
+    return max(outs, key=lambda o: _SEVERITY[o]) if outs else None
 
 
 def _bounds(result: ComparisonResult, tc: TaskComparison) -> list[tuple[float, str]]:
@@ -205,9 +205,7 @@ def trend_chart(results: Sequence[ComparisonResult]) -> str:
         return ""
     names = list(dict.fromkeys(tc.task for r in results for tc in r.tasks))
     series = {
-        n: [
-            next((tc.metric(tc.primary).delta for tc in r.tasks if tc.task == n), None) for r in results
-        ]
+        n: [next((tc.metric(tc.primary).delta for tc in r.tasks if tc.task == n), None) for r in results]
         for n in names
     }
     values = [0.0] + [v for s in series.values() for v in s if v is not None]
@@ -300,22 +298,26 @@ def render_html(
         tc = next((t for t in result.tasks if t.task == g.task), None)
         gate_rows.append((g, next((m for m in tc.metrics if m.metric == g.metric), None) if tc else None))
     flipped = _flipped_rows(result)
-    return _env().get_template("report.html.j2").render(
-        r=result,
-        csp=_csp(),
-        script=Markup(FILTER_JS),
-        warnings=_warnings(result),
-        scorecard=scorecard(result),
-        delta_svg=Markup(delta_chart(result)),
-        trend_svg=Markup(trend_chart([*past, result])),
-        n_history=len(past),
-        gate_rows=gate_rows,
-        flipped=flipped,
-        flip_tasks=list(dict.fromkeys(f["task"] for f in flipped)),
-        n_regressed=sum(f["dir"] == "regressed" for f in flipped),
-        n_improved=sum(f["dir"] == "improved" for f in flipped),
-        passed=sum(g.outcome == "pass" for g in result.gates),
-        engine_json=json.dumps(result.engine, sort_keys=True) if result.engine else "",
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            r=result,
+            csp=_csp(),
+            script=Markup(FILTER_JS),
+            warnings=_warnings(result),
+            scorecard=scorecard(result),
+            delta_svg=Markup(delta_chart(result)),
+            trend_svg=Markup(trend_chart([*past, result])),
+            n_history=len(past),
+            gate_rows=gate_rows,
+            flipped=flipped,
+            flip_tasks=list(dict.fromkeys(f["task"] for f in flipped)),
+            n_regressed=sum(f["dir"] == "regressed" for f in flipped),
+            n_improved=sum(f["dir"] == "improved" for f in flipped),
+            passed=sum(g.outcome == "pass" for g in result.gates),
+            engine_json=json.dumps(result.engine, sort_keys=True) if result.engine else "",
+        )
     )
 
 

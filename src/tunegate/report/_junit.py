@@ -52,7 +52,11 @@ def render_junit(result: ComparisonResult) -> str:
         case = ET.SubElement(
             suite,
             "testcase",
-            {"classname": _clean(g.task), "name": _clean(f"{g.metric} {g.kind} {g.threshold:g}"), "time": "0"},
+            {
+                "classname": _clean(g.task),
+                "name": _clean(f"{g.metric} {g.kind} {g.threshold:g}"),
+                "time": "0",
+            },
         )
         if g.outcome == "fail":
             ET.SubElement(case, "failure", {"message": _clean(g.reason), "type": "GateFailed"}).text = _clean(
@@ -64,8 +68,8 @@ def render_junit(result: ComparisonResult) -> str:
         if m is not None:
             out = ET.SubElement(case, "system-out")
             out.text = _clean(
-                f"{g.outcome}: base {100 * m.base:.1f}, tuned {100 * m.tuned:.1f}, delta {fmt_delta(m.delta)} "
-                f"95% CI {fmt_ci(m.ci_low, m.ci_high)} (x100), n={m.n}, rule={g.rule}"
+                f"{g.outcome}: base {100 * m.base:.1f}, tuned {100 * m.tuned:.1f}, "
+                f"delta {fmt_delta(m.delta)} 95% CI {fmt_ci(m.ci_low, m.ci_high)} (x100), n={m.n}, rule={g.rule}"
             )
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

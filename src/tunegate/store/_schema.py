@@ -21,7 +21,10 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["comparisons", "metadata", "models", "responses", "runs", "scores"]
+__all__ = ["SCHEMA_REVISION", "comparisons", "metadata", "models", "responses", "runs", "scores"]
+
+#: the alembic head these tables match (a test checks it against the migrations folder)
+SCHEMA_REVISION = "0001"
 
 metadata = MetaData()
 
