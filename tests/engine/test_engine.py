@@ -75,7 +75,7 @@ def _forbid_loading(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_results_come_back_in_input_order(base_spec: str, sqlite_store: Store) -> None:
     model = Model(base_spec)
     eng = Engine(model, sqlite_store, batch_size=3)
-    got = eng.run(LL)
+    got: list[Any] = eng.run(LL)
     # the reference: every request alone, straight to the backend
     want = [Model(base_spec).backend.loglikelihood([r])[0] for r in LL]
     assert len(got) == len(LL)
@@ -84,7 +84,7 @@ def test_results_come_back_in_input_order(base_spec: str, sqlite_store: Store) -
         assert g.n_tokens == w.n_tokens
     # the numbers are distinct enough that a permutation could not pass
     assert len({round(w.logprob, 3) for w in want}) == len(LL)
-    gen = eng.run(GEN)
+    gen: list[Any] = eng.run(GEN)
     want_gen = [Model(base_spec).backend.generate([r])[0] for r in GEN]
     assert [g.text for g in gen] == [w.text for w in want_gen]
     assert [g.n_tokens for g in gen] == [w.n_tokens for w in want_gen]
@@ -137,7 +137,9 @@ def test_second_run_is_served_from_cache_without_loading_weights(
         store.close()
 
 
-def test_cache_survives_reopening_the_store(base_spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_survives_reopening_the_store(
+    base_spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = f"sqlite:///{tmp_path / 'reopen.db'}"
     s = open_store(url)
     want = Engine(Model(base_spec), s).run(LL)
@@ -167,9 +169,9 @@ def test_a_different_model_does_not_hit_the_base_cache(
     base, tuned = Model(base_spec), Model(tuned_spec)
     assert base.fingerprint != tuned.fingerprint
     b = Engine(base, sqlite_store)
-    base_res = b.run(LL)
+    base_res: list[Any] = b.run(LL)
     t = Engine(tuned, sqlite_store)
-    tuned_res = t.run(LL)
+    tuned_res: list[Any] = t.run(LL)
     assert t.stats.cached == 0
     assert t.stats.computed == len(LL)
     assert tuned.loaded
@@ -200,7 +202,7 @@ def test_batches_are_sorted_longest_first(kind: str, base_spec: str, sqlite_stor
 
 def test_default_batch_size_comes_from_the_backend(base_spec: str, sqlite_store: Store) -> None:
     model = Model(base_spec)
-    model.backend.default_batch_size = 2  # type: ignore[misc]
+    model.backend.default_batch_size = 2
     calls: list[list[Any]] = []
     _spy(model.backend, "loglikelihood", calls)
     Engine(model, sqlite_store).run(LL)
@@ -243,7 +245,7 @@ def test_progress_is_advanced_per_batch(base_spec: str, sqlite_store: Store) -> 
             self.events.append(("task", total))
             return 0
 
-        def advance(self, handle: Any, n: int) -> None:
+        def advance(self, handle: Any, n: int = 1) -> None:
             self.events.append(("advance", n))
 
     rec = Recorder()

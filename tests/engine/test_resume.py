@@ -62,9 +62,7 @@ def _runs(db: Path) -> list[tuple[Any, ...]]:
 
 def _metrics(result: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     keep = ("base", "tuned", "delta", "ci_low", "ci_high", "p_value", "n", "discordant")
-    return {
-        (t["task"], m["metric"]): {k: m[k] for k in keep} for t in result["tasks"] for m in t["metrics"]
-    }
+    return {(t["task"], m["metric"]): {k: m[k] for k in keep} for t in result["tasks"] for m in t["metrics"]}
 
 
 def _finish(proc: subprocess.Popen[bytes], timeout: float = 120) -> tuple[int, str]:
@@ -167,4 +165,7 @@ def test_a_model_compared_with_itself_shows_no_difference(tmp_path: Path, tiny_m
 def _no_inherited_db(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TUNEGATE_DB", raising=False)
     monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    # One torch thread per process: on a small shared machine, several processes each spinning up a
+    # thread per core make the tiny model ~3x slower. Every run in these tests uses the same setting.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("TUNEGATE_LOG", os.environ.get("TUNEGATE_LOG", "WARNING"))

@@ -75,8 +75,8 @@ def make_result(verdict: str = "FAIL", limit: int | None = 20) -> ComparisonResu
     return ComparisonResult(
         run_id="abc123def456",
         suite="demo",
-        base={"spec": "hf:/models/base", "fingerprint": "f" * 16, "loaded": {}},
-        tuned={"spec": "hf:/models/base?adapter=/a", "fingerprint": "e" * 16, "loaded": {}},
+        base={"spec": "hf:/models/base", "fingerprint": "f" * 16, "loaded": True},
+        tuned={"spec": "hf:/models/base?adapter=/a", "fingerprint": "e" * 16, "loaded": True},
         tasks=(trivia, hella),
         gates=gates,
         verdict=verdict,  # type: ignore[arg-type]

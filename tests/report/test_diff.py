@@ -76,3 +76,13 @@ def test_cli_diff_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert res.exit_code == 2 and "no stored 'model' scores" in res.output
     res = runner.invoke(app, ["diff", c, c, "--role", "both", "--db", url])
     assert res.exit_code == 2
+
+
+def test_cli_diff_shows_unpaired_items(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    store = open_store(url)
+    a = _run(store, "run", _rows("model", [1, 0, 1, 0]))
+    b = _run(store, "run", _rows("model", [1, 1, 1], start=1))
+    res = runner.invoke(app, ["diff", a, b, "--db", url], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    assert "unpaired" in res.output and "1/0" in res.output

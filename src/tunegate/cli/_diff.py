@@ -128,12 +128,14 @@ def diff(
         raise ConfigError(f"runs {runs[0]['id']} and {runs[1]['id']} share no task/metric with common items")
     console.print(f"A: {_describe(runs[0], roles[0])}\nB: {_describe(runs[1], roles[1])}")
     table = Table(title="stored scores ×100, paired on items; delta = B − A, 95% CI by paired bootstrap")
-    for col in ("task", "metric", "n", "A", "B", "delta", "95% CI", "p", "unpaired"):
+    unpaired = any(d.only_a or d.only_b for d in rows)
+    cols = ("task", "metric", "n", "A", "B", "delta", "95% CI", "p") + (("unpaired",) if unpaired else ())
+    for col in cols:
         left = col in ("task", "metric")
         table.add_column(col, justify="left" if left else "right", no_wrap=not left, overflow="fold")
     for d in rows:
         style = "green" if d.ci_low > 0 else "red" if d.ci_high < 0 else None
-        table.add_row(
+        cells = [
             d.task,
             d.metric,
             str(d.n),
@@ -142,8 +144,10 @@ def diff(
             fmt_delta(d.delta),
             fmt_ci(d.ci_low, d.ci_high),
             fmt_p(d.p_value),
-            f"{d.only_a}/{d.only_b}" if d.only_a or d.only_b else "–",
-            style=style,
-        )
+        ]
+        if unpaired:
+            cells.append(f"{d.only_a}/{d.only_b}")
+        table.add_row(*cells, style=style)
     console.print(table)
-    console.print("  unpaired: items only in A / only in B (left out of the comparison)")
+    if unpaired:
+        console.print("  unpaired: items only in A / only in B (left out of the comparison)")

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunegate.errors import UnknownNameError
-from tunegate.regression._schema import AssertionSpec
 from tunegate.registry import Registry
+from tunegate.regression._schema import AssertionSpec
 
 __all__ = [
     "ASSERTIONS",
@@ -241,7 +241,8 @@ def _icontains(output: str, a: Assertion, ctx: AssertionContext) -> AssertionRes
     found = a.value.casefold() in output.casefold()
     return _ok(
         found,
-        f"expected to contain {_short(a.value)} (any case); {'found' if found else 'not in'} {_short(output)}",
+        f"expected to contain {_short(a.value)} (any case); "
+        f"{'found' if found else 'not in'} {_short(output)}",
     )
 
 
@@ -350,7 +351,8 @@ def _similar_to(output: str, a: Assertion, ctx: AssertionContext) -> AssertionRe
     score = max(0.0, sims[best])
     return _ok(
         score >= th,
-        f"expected similarity ≥ {th:g} to {_short(a.prepared[best], 40)}; found {score:.3f} for {_short(output, 40)}",
+        f"expected similarity ≥ {th:g} to {_short(a.prepared[best], 40)}; "
+        f"found {score:.3f} for {_short(output, 40)}",
         score,
     )
 
@@ -398,7 +400,8 @@ def _llm_rubric(output: str, a: Assertion, ctx: AssertionContext) -> AssertionRe
     if verdict is None:
         return _ok(
             False,
-            f"expected the judge to say PASS for rubric {_short(a.value, 60)}; it gave no verdict: {_short(reply)}",
+            f"expected the judge to say PASS for rubric {_short(a.value, 60)}; "
+            f"it gave no verdict: {_short(reply)}",
         )
     said = "PASS" if verdict else "FAIL"
     return _ok(verdict, f"expected the judge to say PASS for rubric {_short(a.value, 60)}; judge said {said}")
@@ -406,7 +409,7 @@ def _llm_rubric(output: str, a: Assertion, ctx: AssertionContext) -> AssertionRe
 
 @assertion("python", _python_value)
 def _python(output: str, a: Assertion, ctx: AssertionContext) -> AssertionResult:
-    """``value`` names a function ``f(output, context)`` returning bool, float (≥ ``threshold``, 0.5) or AssertionResult."""
+    """``value`` names ``f(output, context)`` → bool, float (≥ ``threshold``, 0.5) or AssertionResult."""
     got = a.prepared(output, ctx)
     if isinstance(got, AssertionResult):
         return got

@@ -136,7 +136,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:
 
 def _where(raw: Any, loc: tuple[Any, ...]) -> str:
     """'case "greet" (cases[2]): assert[0].value' for a pydantic error location."""
-    parts = []
+    parts: list[str] = []
     for p in loc:
         if isinstance(p, int) and parts:
             parts[-1] += f"[{p}]"
@@ -178,8 +178,8 @@ def expand_placeholders(value: Any, variables: dict[str, Any], where: str) -> An
             if name not in variables:
                 known = ", ".join(sorted(variables)) or "(no vars)"
                 raise ValueError(
-                    f"{where}: placeholder {{{{{name}}}}} names no variable.{did_you_mean(name, list(variables))}"
-                    f" Variables: {known}"
+                    f"{where}: placeholder {{{{{name}}}}} names no variable."
+                    f"{did_you_mean(name, list(variables))} Variables: {known}"
                 )
             return str(variables[name])
 

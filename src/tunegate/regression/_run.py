@@ -165,6 +165,7 @@ class RegressionResult:
                 {
                     **c.to_json(),
                     "baseline": self.baseline_category(c) if self.baseline is not None else None,
+                    "reference_verdict": self.reference_verdict(c) or None,
                     "reference": (
                         self.reference_cases[c.id].status
                         if self.reference_cases and c.id in self.reference_cases

@@ -69,7 +69,8 @@ def render_junit(result: ComparisonResult) -> str:
             out = ET.SubElement(case, "system-out")
             out.text = _clean(
                 f"{g.outcome}: base {100 * m.base:.1f}, tuned {100 * m.tuned:.1f}, "
-                f"delta {fmt_delta(m.delta)} 95% CI {fmt_ci(m.ci_low, m.ci_high)} (x100), n={m.n}, rule={g.rule}"
+                f"delta {fmt_delta(m.delta)} 95% CI {fmt_ci(m.ci_low, m.ci_high)} (x100), "
+                f"n={m.n}, rule={g.rule}"
             )
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

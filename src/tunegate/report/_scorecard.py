@@ -71,7 +71,7 @@ def scorecard(result: ComparisonResult) -> list[ScorecardRow]:
             rows.append(ScorecardRow(dim, labels[dim], "not run"))
             continue
         names = tuple(tc.task for tc in tasks)
-        outcomes = [g.outcome for g in result.gates if g.task in names]
+        outcomes: list[str] = [g.outcome for g in result.gates if g.task in names]
         gate = max(outcomes, key=lambda o: _SEVERITY[o]) if outcomes else None
         base, tuned, delta, lo, hi = _combine(tasks)
         metric = f"{tasks[0].task}/{tasks[0].primary}" if len(tasks) == 1 else f"mean of {len(tasks)} tasks"

@@ -12,5 +12,10 @@ TASKS: Registry[type[Task]] = Registry(
     builtin_modules=(
         "tunegate.tasks.hellaswag",
         "tunegate.tasks.triviaqa",
+        "tunegate.tasks.mmlu",
+        "tunegate.tasks.truthfulqa",
+        "tunegate.tasks.gsm8k",
+        "tunegate.tasks.humaneval",
+        "tunegate.tasks.custom",
     ),
 )

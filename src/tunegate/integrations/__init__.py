@@ -1,0 +1,5 @@
+"""Integrations with training frameworks (transformers ``Trainer``)."""
+
+from tunegate.integrations._trainer import TunegateCallback
+
+__all__ = ["TunegateCallback"]

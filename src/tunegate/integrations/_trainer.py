@@ -1,0 +1,117 @@
+"""``TunegateCallback``: run a regression suite on every checkpoint the ``transformers.Trainer`` saves.
+
+``on_save`` evaluates ``args.output_dir/checkpoint-<step>`` (``hf:<dir>``, or ``<base>?adapter=<dir>``
+when the folder holds a PEFT adapter); ``on_train_end`` evaluates the final model (the last checkpoint
+when it is the final step, else the model saved to ``output_dir/tunegate-final``). The pass rate is
+appended to ``state.log_history`` as ``tunegate/pass_rate``; with ``gate=True`` a failing case sets
+``control.should_training_stop``. Save the tokenizer with the checkpoints (``processing_class=`` on
+the Trainer) so a checkpoint folder is a loadable model.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+from tunegate.regression._load import RegressionSuite, load_regression_suite
+from tunegate.regression._run import RegressionResult, run_regression
+from tunegate.regression._watch import checkpoint_spec
+from tunegate.store import Store, open_store
+
+__all__ = ["TunegateCallback"]
+
+log = logging.getLogger(__name__)
+
+
+class TunegateCallback(TrainerCallback):
+    """Gate training on a regression suite, checkpoint by checkpoint.
+
+    ``results`` maps each evaluated folder name (``checkpoint-2``, ``tunegate-final``) to its
+    :class:`~tunegate.regression.RegressionResult`.
+    """
+
+    def __init__(
+        self,
+        suite: RegressionSuite | str | Path,
+        store: Store | None = None,
+        gate: bool = True,
+        *,
+        base: str | None = None,
+        strict_flaky: bool = False,
+        evaluate_final: bool = True,
+    ) -> None:
+        self.suite = suite if isinstance(suite, RegressionSuite) else load_regression_suite(suite)
+        self._store = store
+        self.gate = gate
+        self.base = base
+        self.strict_flaky = strict_flaky
+        self.evaluate_final = evaluate_final
+        self.results: dict[str, RegressionResult] = {}
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store()
+        return self._store
+
+    def _evaluate(self, folder: Path, state: TrainerState, control: TrainerControl) -> RegressionResult:
+        spec = checkpoint_spec(folder, self.base)
+        result = run_regression(
+            self.suite,
+            spec,
+            self.store,
+            config={"checkpoint": str(folder.resolve()), "step": state.global_step},
+        )
+        self.results[folder.name] = result
+        entry = {
+            "tunegate/pass_rate": result.pass_rate,
+            "tunegate/failed": result.count("failed"),
+            "tunegate/flaky": result.count("flaky"),
+            "step": state.global_step,
+        }
+        state.log_history.append(entry)
+        log.warning(
+            "tunegate %s: %s step %d: pass rate %.0f%% (%d failed, %d flaky), run %s",
+            self.suite.name,
+            folder.name,
+            state.global_step,
+            100 * result.pass_rate,
+            result.count("failed"),
+            result.count("flaky"),
+            result.run_id,
+        )
+        if self.gate and result.exit_code(self.strict_flaky):
+            failing = ", ".join(c.id for c in result.cases if c.status == "failed")
+            log.warning("tunegate: stopping training: failing case(s) %s", failing)
+            control.should_training_stop = True
+        return result
+
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl:
+        folder = Path(str(args.output_dir)) / f"checkpoint-{state.global_step}"
+        if state.is_world_process_zero and folder.is_dir() and folder.name not in self.results:
+            self._evaluate(folder, state, control)
+        return control
+
+    def on_train_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl:
+        if not self.evaluate_final or not state.is_world_process_zero:
+            return control
+        if f"checkpoint-{state.global_step}" in self.results:
+            self.results["final"] = self.results[f"checkpoint-{state.global_step}"]
+            return control
+        model = kwargs.get("model")
+        if model is None:
+            return control
+        folder = Path(str(args.output_dir)) / "tunegate-final"
+        model.save_pretrained(folder)
+        tok = kwargs.get("processing_class") or kwargs.get("tokenizer")
+        if tok is not None:
+            tok.save_pretrained(folder)
+        self.results["final"] = self._evaluate(folder, state, control)
+        return control
