@@ -108,7 +108,6 @@ def test_yaml_suite_end_to_end(tmp_path: Path, run_tiny) -> None:  # type: ignor
         assert set(s.values) == {"rougeL", "rouge1"} and all(0.0 <= v <= 1.0 for v in s.values.values())
 
 
-@pytest.mark.xfail(strict=True, reason="suite/_load.py validate_suite checks gates against class metrics")
 def test_gate_on_configured_metric_validates(tmp_path: Path) -> None:
     data = _jsonl(tmp_path / "d.jsonl", ROWS)
     suite_file = tmp_path / "suite.yaml"

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from tunegate.errors import SuiteError
+from tunegate.errors import SuiteError, TunegateError
 from tunegate.registry import did_you_mean
 from tunegate.suite._schema import GateSpec, SuiteSpec, TaskEntry
 from tunegate.tasks import TASKS, Task, TaskOptions
@@ -117,7 +117,12 @@ def validate_suite(suite: SuiteSpec, source: str = "suite") -> None:
             raise SuiteError(
                 f"{where}.options: task {entry.task!r} has no option {unknown[0]!r}. Allowed: {allowed}"
             )
-        metric_names = [m.name for m in cls.metrics]
+        metrics_for = getattr(cls, "metrics_for", None)
+        try:
+            infos = metrics_for(entry.options) if metrics_for is not None else cls.metrics
+        except TunegateError as e:  # e.g. an unknown metric named in a custom task's options
+            raise SuiteError(f"{where}.options.metrics: {e}") from None
+        metric_names = [m.name for m in infos]
         for j, gate in enumerate(entry.gates):
             if gate.metric is not None and gate.metric not in metric_names:
                 raise SuiteError(
