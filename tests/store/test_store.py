@@ -232,6 +232,14 @@ def test_get_unknown_run_raises(store: Store) -> None:
         store.get_run("zzzz-not-a-run")
 
 
+def test_get_run_prefix_is_literal_not_a_like_pattern(store: Store) -> None:
+    run = _run(store)
+    # "%" and "_" are SQL LIKE wildcards; as run-id prefixes they match nothing (ids are hex)
+    for pattern in ("%", "_", "_" * len(run)):
+        with pytest.raises(StoreError, match="no run"):
+            store.get_run(pattern)
+
+
 def test_list_runs_filters_by_suite_newest_first(store: Store) -> None:
     a1 = _run(store, suite="alpha")
     b1 = _run(store, suite="beta")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from tunegate.compare.stats import gate_decision, holm, mcnemar_exact, paired_bootstrap
 from tunegate.engine import Engine, NullProgress, Progress
@@ -140,6 +140,7 @@ def _run_tasks(
         if config.limit is not None:
             entry = entry.model_copy(update={"limit": min(config.limit, entry.limit or config.limit)})
         task = build_task(entry)
+        task.attach(next(iter(engines.values())).store)
         docs = task.docs()
         scores = {role: evaluate_task(eng, entry.label, task, docs) for role, eng in engines.items()}
         for role, ts in scores.items():
@@ -168,6 +169,21 @@ def _run_tasks(
     return task_results, gates, rows
 
 
+def _score_gate(task: str, metric: str, min_score: float, mc: MetricComparison) -> GateResult:
+    """An absolute gate on the tuned model's own score: a fixed suite is not a sample, so no CI."""
+    ok = mc.tuned >= min_score - 1e-12
+    reason = f"tuned {metric} = {mc.tuned:.4g} over {mc.n} items (base {mc.base:.4g}); needs >= {min_score:g}"
+    return GateResult(
+        task=task,
+        metric=metric,
+        kind="min_score",
+        threshold=min_score,
+        rule="absolute",
+        outcome="pass" if ok else "fail",
+        reason=reason,
+    )
+
+
 def _verdict(
     config: CompareConfig,
     run_id: str,
@@ -184,6 +200,9 @@ def _verdict(
     adjusted = dict(zip(sig, holm([gates[i][3].p_value for i in sig]), strict=True)) if sig else {}
     decisions = []
     for i, (task, metric, gate, mc) in enumerate(gates):
+        if gate.min_score is not None:
+            decisions.append(_score_gate(task, metric, gate.min_score, mc))
+            continue
         est = PairedEstimate(
             base=mc.base,
             tuned=mc.tuned,
@@ -196,13 +215,15 @@ def _verdict(
             alpha=gate.alpha,
         )
         d = gate_decision(est, max_drop=gate.max_drop, min_gain=gate.min_gain, rule=gate.rule)
-        kind = "max_drop" if gate.max_drop is not None else "min_gain"
+        kind: Literal["max_drop", "min_gain"] = "max_drop" if gate.max_drop is not None else "min_gain"
+        threshold = gate.max_drop if gate.max_drop is not None else gate.min_gain
+        assert threshold is not None
         decisions.append(
             GateResult(
                 task=task,
                 metric=metric,
                 kind=kind,
-                threshold=gate.max_drop if gate.max_drop is not None else gate.min_gain,
+                threshold=threshold,
                 rule=gate.rule,
                 outcome=d.outcome,
                 reason=d.reason,

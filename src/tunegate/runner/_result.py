@@ -39,7 +39,7 @@ class GateResult:
 
     task: str
     metric: str
-    kind: Literal["max_drop", "min_gain"]
+    kind: Literal["max_drop", "min_gain", "min_score"]
     threshold: float
     rule: str
     outcome: Literal["pass", "fail", "inconclusive"]

@@ -50,7 +50,8 @@ def _explain(err: ValidationError, source: str) -> SuiteError:
         allowed = sorted(model.model_fields)
         key = str(loc[-1])
         return SuiteError(
-            f"{source}: unknown key {key!r} at {where}.{did_you_mean(key, allowed)} Allowed keys: {', '.join(allowed)}"
+            f"{source}: unknown key {key!r} at {where}.{did_you_mean(key, allowed)} "
+            f"Allowed keys: {', '.join(allowed)}"
         )
     msg = first["msg"].removeprefix("Value error, ")
     more = f" (and {len(err.errors()) - 1} more problem(s))" if len(err.errors()) > 1 else ""
@@ -108,7 +109,8 @@ def validate_suite(suite: SuiteSpec, source: str = "suite") -> None:
         where = f"{source}: tasks.{i}"
         if entry.task not in TASKS:
             raise SuiteError(
-                f"{where}.task: unknown task {entry.task!r}.{did_you_mean(entry.task, TASKS.names())} Known tasks: {', '.join(TASKS.names())}"
+                f"{where}.task: unknown task {entry.task!r}.{did_you_mean(entry.task, TASKS.names())} "
+                f"Known tasks: {', '.join(TASKS.names())}"
             )
         cls = TASKS.get(entry.task)
         unknown = [k for k in entry.options if k not in cls.extra_options]

@@ -35,6 +35,11 @@ class GateSpec(_Strict):
     metric: str | None = Field(default=None, description="metric to gate on (default: the task's primary)")
     max_drop: float | None = Field(default=None, ge=0, description="tuned may be worse by at most this much")
     min_gain: float | None = Field(default=None, description="tuned must be better by at least this much")
+    min_score: float | None = Field(
+        default=None,
+        description="tuned's own score must reach this value (no statistics: for fixed suites, e.g. 1.0 = "
+        "every regression case passes)",
+    )
     rule: Literal["ci", "significant"] = Field(
         default="ci",
         description="ci: decide by where the 95% CI of the delta lies; significant: fail only on a "
@@ -44,8 +49,8 @@ class GateSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_bound(self) -> GateSpec:
-        if (self.max_drop is None) == (self.min_gain is None):
-            raise ValueError("a gate needs exactly one of max_drop or min_gain")
+        if sum(x is not None for x in (self.max_drop, self.min_gain, self.min_score)) != 1:
+            raise ValueError("a gate needs exactly one of max_drop, min_gain or min_score")
         return self
 
 

@@ -86,6 +86,9 @@ class Task(ABC):
     def score(self, doc: Doc, results: Sequence[Result]) -> ItemScore:
         """Per-item scores from the results of :meth:`requests`."""
 
+    def attach(self, store: Any) -> None:  # noqa: B027 - optional hook, empty by default
+        """Called by the runner with the run's store before scoring (for tasks that call models)."""
+
     def describe(self) -> dict[str, Any]:
         """What identifies this task's configuration (recorded with a run)."""
         o = self.options

@@ -12,6 +12,7 @@ TASKS: Registry[type[Task]] = Registry(
     builtin_modules=(
         "tunegate.tasks.hellaswag",
         "tunegate.tasks.triviaqa",
+        "tunegate.tasks.regression",
         "tunegate.tasks.mmlu",
         "tunegate.tasks.truthfulqa",
         "tunegate.tasks.gsm8k",
