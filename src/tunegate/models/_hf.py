@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tunegate.models._backend import Backend
+from tunegate.models._hf_scoring import TOKENS_PER_FORWARD, build_segments, score_segments
 from tunegate.models._requests import (
     ChatMessage,
     GenerateRequest,
@@ -77,7 +78,17 @@ def _core(model: Any) -> Any:
 
 
 class HFBackend(Backend):
-    """A transformers causal LM on CPU or GPU."""
+    """A transformers causal LM on CPU or GPU.
+
+    Log-likelihood calls may carry many requests: the backend groups those sharing a context and
+    splits the work into forward passes of at most ``tokens_per_forward`` tokens, so the number of
+    requests per call (``default_batch_size``) sets no memory peak of its own.
+    """
+
+    #: requests per engine call; a document's choices are scored together only within one call
+    default_batch_size = 64
+    #: token budget of one decoder forward (rows x row length)
+    tokens_per_forward = TOKENS_PER_FORWARD
 
     def __init__(self, weights: SharedWeights, adapter: str | None = None, max_length: int | None = None):
         import torch
@@ -122,41 +133,24 @@ class HFBackend(Backend):
 
     # -- scoring ------------------------------------------------------------------------------------
     def _score_rows(self, rows: list[tuple[list[int], int]]) -> list[tuple[float, bool]]:
-        """For each (input ids, n scored), sum log P of the last n tokens given what precedes them."""
-        torch = self._torch
-        inputs = [ids[:-1] for ids, _ in rows]
-        width = max(len(x) for x in inputs)
-        pad = self.tok.pad_token_id
-        input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, x in enumerate(inputs):
-            input_ids[i, : len(x)] = torch.tensor(x)
-            mask[i, : len(x)] = 1
-        with self.weights.use(self.adapter) as model, torch.inference_mode():
+        """For each (input ids, n scored), sum log P of the last n tokens given what precedes them.
+
+        Rows with the same context run it once (see :mod:`tunegate.models._hf_scoring`).
+        """
+        segments = build_segments(rows)
+        with self.weights.use(self.adapter) as model, self._torch.inference_mode():
             core = _core(model)
-            hidden = core.get_decoder()(
-                input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)
-            ).last_hidden_state
-            row_idx, pos_idx, targets = [], [], []
-            for i, (ids, n) in enumerate(rows):
-                length = len(ids) - 1
-                for j in range(length - n, length):
-                    row_idx.append(i)
-                    pos_idx.append(j)
-                    targets.append(ids[j + 1])
-            picked = hidden[torch.tensor(row_idx), torch.tensor(pos_idx)]
-            logits = core.get_output_embeddings()(picked).float()
-            if self.softcap:
-                logits = torch.tanh(logits / self.softcap) * self.softcap
-            logp = torch.log_softmax(logits, dim=-1)
-            tgt = torch.tensor(targets, device=logp.device)
-            tok_lp = logp.gather(1, tgt[:, None])[:, 0]
-            greedy = logp.argmax(dim=-1) == tgt
-        out, start = [], 0
-        for _, n in rows:
-            out.append((float(tok_lp[start : start + n].sum()), bool(greedy[start : start + n].all())))
-            start += n
-        return out
+            return score_segments(
+                core.get_decoder(),
+                core.get_output_embeddings(),
+                core.config,
+                segments,
+                len(rows),
+                pad_id=self.tok.pad_token_id,
+                device=self.device,
+                softcap=self.softcap,
+                budget=self.tokens_per_forward,
+            )
 
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
         rows = []
@@ -164,6 +158,8 @@ class HFBackend(Backend):
             if not r.continuation:
                 raise ValueError("loglikelihood needs a non-empty continuation")
             ctx, cont = self._encode_pair(r.context, r.continuation)
+            if not ctx:  # no BOS token and an empty context: condition on EOS, as rolling scoring does
+                ctx = [self.tok.eos_token_id]
             ids = (ctx + cont)[-(self.max_length + 1) :]
             rows.append((ids, len(cont)))
         return [

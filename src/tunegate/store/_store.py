@@ -120,24 +120,39 @@ class Store:
         return found
 
     def put_responses(self, rows: Iterable[tuple[str, str, str, dict[str, Any], dict[str, Any]]]) -> None:
-        """Insert (key, fingerprint, kind, request, response) rows in one transaction; duplicates win once."""
+        """Insert (key, fingerprint, kind, request, response) rows in one transaction; a key already
+        stored (or repeated in ``rows``) keeps its first value, also when two writers race."""
         now = _now()
-        values = [
-            {"key": k, "fingerprint": fp, "kind": kind, "request": req, "response": res, "created_at": now}
-            for k, fp, kind, req, res in rows
-        ]
+        values = {}
+        for k, fp, kind, req, res in rows:
+            values.setdefault(
+                k,
+                {
+                    "key": k,
+                    "fingerprint": fp,
+                    "kind": kind,
+                    "request": req,
+                    "response": res,
+                    "created_at": now,
+                },
+            )
         if not values:
             return
         with self.engine.begin() as c:
-            existing = {
-                r[0]
-                for r in c.execute(
-                    sa.select(t.responses.c.key).where(t.responses.c.key.in_([v["key"] for v in values]))
-                )
-            }
-            fresh = [v for v in values if v["key"] not in existing]
-            if fresh:
-                c.execute(sa.insert(t.responses), fresh)
+            for chunk in _chunks(list(values.values())):
+                c.execute(self._insert_ignoring_duplicates(), list(chunk))
+
+    def _insert_ignoring_duplicates(self) -> Any:
+        name = self.engine.dialect.name
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(t.responses).on_conflict_do_nothing(index_elements=["key"])
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert(t.responses).on_conflict_do_nothing(index_elements=["key"])
+        return sa.insert(t.responses).prefix_with("IGNORE")  # MySQL / MariaDB
 
     def count_responses(self, fingerprint: str | None = None) -> int:
         q = sa.select(sa.func.count()).select_from(t.responses)
@@ -183,7 +198,11 @@ class Store:
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         with self.engine.connect() as c:
-            row = c.execute(sa.select(t.runs).where(t.runs.c.id.startswith(run_id))).mappings().all()
+            row = (
+                c.execute(sa.select(t.runs).where(t.runs.c.id.startswith(run_id, autoescape=True)))
+                .mappings()
+                .all()
+            )
         if not row:
             raise StoreError(f"no run {run_id!r} in {self.url}; `tunegate history` lists runs")
         if len(row) > 1:
