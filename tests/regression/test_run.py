@@ -165,8 +165,6 @@ def test_pytest_plugin_collects_cases(tmp_path: Path, tiny_model_dir: Path) -> N
         sys.executable,
         "-m",
         "pytest",
-        "-p",
-        "tunegate.regression.pytest_plugin",
         "-q",
         "-rA",
         "--tunegate-model",

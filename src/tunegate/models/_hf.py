@@ -89,6 +89,8 @@ class HFBackend(Backend):
     default_batch_size = 64
     #: token budget of one decoder forward (rows x row length)
     tokens_per_forward = TOKENS_PER_FORWARD
+    #: prompts generated together (greedy requests of one call are split into groups of this size)
+    generate_batch_size = 8
 
     def __init__(self, weights: SharedWeights, adapter: str | None = None, max_length: int | None = None):
         import torch
@@ -219,8 +221,10 @@ class HFBackend(Backend):
         for i in greedy:
             groups.setdefault((requests[i].max_new_tokens, requests[i].stop), []).append(i)
         for idx in groups.values():
-            for i, res in zip(idx, self._generate_batch([requests[i] for i in idx]), strict=True):
-                results[i] = res
+            for a in range(0, len(idx), self.generate_batch_size):
+                part = idx[a : a + self.generate_batch_size]
+                for i, res in zip(part, self._generate_batch([requests[i] for i in part]), strict=True):
+                    results[i] = res
         for i, r in enumerate(requests):
             if r.temperature != 0:
                 results[i] = self._generate_batch([r])[0]
