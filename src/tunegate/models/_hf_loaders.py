@@ -100,8 +100,8 @@ def _quiet_transformers() -> None:
 
     from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
@@ -115,8 +115,8 @@ def _load_pretrained(path: str, spec: ModelSpec, **kw: Any) -> tuple[Any, Any]:
     model = AutoModelForCausalLM.from_pretrained(
         path, revision=spec.option("revision"), dtype=_torch_dtype(_dtype(spec)), **kw
     )
-    model.to(_device(spec))
-    model.eval()
+    model.to(_device(spec))  # type: ignore[arg-type]
+    model.eval()  # type: ignore[no-untyped-call]
     return model, tok
 
 
@@ -176,7 +176,7 @@ def converted_gguf_dir(gguf_file: Callable[[], Path], sha256: str) -> Path:
         if hasattr(config, "quantization_config"):
             del config.quantization_config
         # save_pretrained refuses a GGUF-loaded model; a model rebuilt from its config saves.
-        clean = AutoModelForCausalLM.from_config(config, dtype=_torch_dtype("float32"))
+        clean = AutoModelForCausalLM.from_config(config, dtype=_torch_dtype("float32"))  # type: ignore[no-untyped-call]
         clean.load_state_dict(src.state_dict())
         tmp = target.with_name(target.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)

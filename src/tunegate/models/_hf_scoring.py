@@ -10,8 +10,8 @@ Three things make multiple-choice scoring cheap:
    with several layer types get one mask per type (``{"full_attention": ..., "sliding_attention": ...}``,
    which the decoder uses as given). Single-token choices (MMLU's " A".." D") add no tokens at all:
    the context runs once and the four log-probabilities are read at its last position.
-2. **The output layer runs only at scored positions** (each distinct position once, in chunks), and
-   log-probabilities come from a logsumexp, never a full log-softmax tensor kept around.
+2. **The output layer runs only at scored positions**, each distinct position once, in chunks of
+   :data:`OUTPUT_CHUNK` positions so the vocabulary-wide logits never exceed a fixed size.
 3. **Little padding.** Segments are packed first-fit-decreasing into rows as long as the longest
    segment still waiting (block-diagonal mask between segments of a row), and rows are grouped into
    forward passes of at most :data:`TOKENS_PER_FORWARD` tokens (rows x row length). The batch size is
@@ -190,11 +190,12 @@ def score_segments(
             logits = output_layer(picked[a : a + OUTPUT_CHUNK]).float()
             if softcap:
                 logits = torch.tanh(logits / softcap) * softcap
-            lse = torch.logsumexp(logits, dim=-1)
             best = logits.argmax(dim=-1)
+            # log_softmax, not logits - logsumexp: torch's CPU logsumexp is off by ~1e-5 per token here
+            logits = torch.log_softmax(logits, dim=-1)
             sel = ((row_of >= a) & (row_of < a + OUTPUT_CHUNK)).nonzero()[:, 0]
             local = row_of[sel] - a
-            tok_lp[sel] = logits[local, tgt[sel]] - lse[local]
+            tok_lp[sel] = logits[local, tgt[sel]]
             is_max[sel] = best[local] == tgt[sel]
         for req, lp, g in zip(owners, tok_lp.tolist(), is_max.tolist(), strict=True):
             logp_of[req].append(lp)

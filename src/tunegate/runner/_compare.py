@@ -19,6 +19,7 @@ from tunegate.runner._result import (
     GateResult,
     MetricComparison,
     TaskComparison,
+    Verdict,
 )
 from tunegate.store import Store
 from tunegate.suite import SuiteSpec, build_task, suite_hash
@@ -135,7 +136,9 @@ def _run_tasks(
     list[tuple[str, str, Any, MetricComparison]],
     list[tuple[str, str, str, str, float, str | None]],
 ]:
-    task_results, gates, rows = [], [], []
+    task_results: list[TaskComparison] = []
+    gates: list[tuple[str, str, Any, MetricComparison]] = []
+    rows: list[tuple[str, str, str, str, float, str | None]] = []
     for entry in config.suite.tasks:
         if config.limit is not None:
             entry = entry.model_copy(update={"limit": min(config.limit, entry.limit or config.limit)})
@@ -197,7 +200,8 @@ def _verdict(
 
     # Holm correction across the suite's significance-rule gates.
     sig = [i for i, (_, _, g, m) in enumerate(gates) if g.rule == "significant" and m.p_value is not None]
-    adjusted = dict(zip(sig, holm([gates[i][3].p_value for i in sig]), strict=True)) if sig else {}
+    p_values = [p for i in sig if (p := gates[i][3].p_value) is not None]
+    adjusted = dict(zip(sig, holm(p_values), strict=True)) if sig else {}
     decisions = []
     for i, (task, metric, gate, mc) in enumerate(gates):
         if gate.min_score is not None:
@@ -232,7 +236,9 @@ def _verdict(
             )
         )
     outcomes = {d.outcome for d in decisions}
-    verdict = "FAIL" if "fail" in outcomes else "INCONCLUSIVE" if "inconclusive" in outcomes else "PASS"
+    verdict: Verdict = (
+        "FAIL" if "fail" in outcomes else "INCONCLUSIVE" if "inconclusive" in outcomes else "PASS"
+    )
     warnings = []
     if config.limit is not None:
         warnings.append(

@@ -34,7 +34,8 @@ def evaluate_task(engine: Engine, label: str, task: Task, docs: list[Doc]) -> Ta
         for (i, j), res in zip(positions, engine.run(flat[kind], description=label), strict=True):
             answers[i][j] = res
     items = {}
-    for doc, res in zip(docs, answers, strict=True):
-        assert all(r is not None for r in res)
-        items[doc.id] = task.score(doc, [r for r in res if r is not None])
+    for doc, got in zip(docs, answers, strict=True):
+        done = [r for r in got if r is not None]
+        assert len(done) == len(got)
+        items[doc.id] = task.score(doc, done)
     return TaskScores(task=label, items=items)

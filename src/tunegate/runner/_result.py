@@ -8,7 +8,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["EXIT_CODES", "SCHEMA", "ComparisonResult", "GateResult", "MetricComparison", "TaskComparison"]
+__all__ = [
+    "EXIT_CODES",
+    "SCHEMA",
+    "ComparisonResult",
+    "GateResult",
+    "MetricComparison",
+    "TaskComparison",
+    "Verdict",
+]
 
 SCHEMA = "tunegate.result/v1"
 Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE"]

@@ -43,7 +43,8 @@ def run_model(
         config={"limit": limit, "suite": suite.model_dump(mode="json")},
     )
     engine = Engine(model, store, batch_size=batch_size, progress=progress, label="model")
-    rows, summary = [], []
+    rows: list[tuple[str, str, str, str, float, str | None]] = []
+    summary: list[dict[str, Any]] = []
     status = "failed"
     try:
         with progress:

@@ -123,7 +123,7 @@ class Store:
         """Insert (key, fingerprint, kind, request, response) rows in one transaction; a key already
         stored (or repeated in ``rows``) keeps its first value, also when two writers race."""
         now = _now()
-        values = {}
+        values: dict[str, dict[str, Any]] = {}
         for k, fp, kind, req, res in rows:
             values.setdefault(
                 k,

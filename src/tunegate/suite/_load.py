@@ -34,7 +34,8 @@ def _model_for(loc: tuple[Any, ...]) -> type[BaseModel]:
         field = model.model_fields.get(str(part))
         if field is None:
             break
-        nxt = {"tasks": TaskEntry, "gates": GateSpec}.get(str(part))
+        nested: dict[str, type[BaseModel]] = {"tasks": TaskEntry, "gates": GateSpec}
+        nxt = nested.get(str(part))
         if nxt is None:
             break
         model = nxt
