@@ -22,7 +22,8 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	mkdir -p $(OUT)
 	set +e; $(VENV)/bin/tunegate compare --base '$(DEMO_BASE)' --tuned '$(DEMO_TUNED)' --suite demo \
-	  --json $(OUT)/demo.json --markdown $(OUT)/demo.md $(DEMO_ARGS); rc=$$?; \
+	  --json $(OUT)/demo.json --markdown $(OUT)/demo.md \
+	  --html $(OUT)/demo.html --junit $(OUT)/demo.xml $(DEMO_ARGS); rc=$$?; \
 	echo "verdict exit code $$rc (0 pass, 1 fail, 3 inconclusive); reports in $(OUT)/"; \
 	[ $$rc -eq 0 ] || [ $$rc -eq 1 ] || [ $$rc -eq 3 ]
 

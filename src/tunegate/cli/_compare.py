@@ -62,7 +62,15 @@ def compare(
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(render_markdown(result), encoding="utf-8")
     if html:
-        write_html(result, html)
+        past = [
+            r["result"]
+            for r in reversed(store.list_runs(suite=spec.name, limit=20))
+            if r["kind"] == "compare"
+            and r["status"] == "completed"
+            and r["result"]
+            and r["id"] != result.run_id
+        ]
+        write_html(result, html, history=past)
     if junit:
         write_junit(result, junit)
     raise typer.Exit(result.exit_code)
