@@ -17,7 +17,7 @@ from rich.console import Console
 
 from tunegate.errors import TunegateError
 
-__all__ = ["app", "console", "err_console", "guarded"]
+__all__ = ["app", "console", "err_console", "guarded", "progress_for"]
 
 app = typer.Typer(
     name="tunegate",
@@ -52,3 +52,10 @@ def guarded(fn: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def progress_for(quiet: bool) -> Any:
+    """Rich progress bars on a terminal, nothing when quiet or piped."""
+    from tunegate.engine import make_progress
+
+    return make_progress("none" if quiet or not err_console.is_terminal else "rich")

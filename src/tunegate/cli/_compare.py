@@ -7,15 +7,9 @@ from typing import Annotated
 
 import typer
 
-from tunegate.cli._app import app, console, err_console, guarded
+from tunegate.cli._app import app, console, err_console, guarded, progress_for
 
 DEFAULT_SUITE = "demo"
-
-
-def _progress(quiet: bool):  # type: ignore[no-untyped-def]
-    from tunegate.engine import make_progress
-
-    return make_progress("none" if quiet or not err_console.is_terminal else "rich")
 
 
 @app.command()
@@ -51,10 +45,10 @@ def compare(
     store = open_store(db)
     if limit is not None:
         err_console.print(
-            f"[bold yellow]WARNING: --limit {limit}: only the first {limit} items of each task are evaluated; "
-            "the numbers are NOT comparable with full runs.[/]"
+            f"[bold yellow]WARNING: --limit {limit}: only the first {limit} items of each task are "
+            "evaluated; the numbers are NOT comparable with full runs.[/]"
         )
-    result = compare_models(config, store, progress=_progress(quiet))
+    result = compare_models(config, store, progress=progress_for(quiet))
     print_comparison(result, console)
     if json_out:
         write_json(result, json_out)
@@ -102,7 +96,7 @@ def run(
             f"[bold yellow]WARNING: --limit {limit}: numbers are NOT comparable with full runs.[/]"
         )
     summary = run_model(
-        spec, model, open_store(db), limit=limit, batch_size=batch_size, progress=_progress(quiet)
+        spec, model, open_store(db), limit=limit, batch_size=batch_size, progress=progress_for(quiet)
     )
     from rich.table import Table
 

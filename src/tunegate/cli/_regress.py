@@ -11,13 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tunegate.cli._app import app, console, err_console, guarded
-
-
-def _progress(quiet: bool):  # type: ignore[no-untyped-def]
-    from tunegate.engine import make_progress
-
-    return make_progress("none" if quiet or not err_console.is_terminal else "rich")
+from tunegate.cli._app import app, console, err_console, guarded, progress_for
 
 
 @app.command()
@@ -69,7 +63,7 @@ def regress(
         reference=reference,
         baseline=baseline,
         batch_size=batch_size,
-        progress=_progress(quiet),
+        progress=progress_for(quiet),
     )
     print_regression(result, console)
     if junit:

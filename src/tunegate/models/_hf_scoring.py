@@ -173,10 +173,15 @@ def score_segments(
         ids, pos, branch, seg_ids = (x.to(device) for x in (ids, pos, branch, seg_ids))
         full, sliding = _masks(torch, seg_ids, pos, branch, window)
         if layer_types:
-            mask: Any = {t: (sliding if t == "sliding_attention" and sliding is not None else full) for t in set(layer_types)}
+            mask: Any = {
+                t: (sliding if t == "sliding_attention" and sliding is not None else full)
+                for t in set(layer_types)
+            }
         else:
             mask = sliding if sliding is not None else full
-        hidden = decoder(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False).last_hidden_state
+        hidden = decoder(
+            input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False
+        ).last_hidden_state
         hidden = hidden.reshape(-1, hidden.shape[-1])
         # each distinct position through the output layer once
         uniq = sorted(set(flat))

@@ -1,0 +1,384 @@
+"""tunegate vs lm-evaluation-harness on the same model and the same items, whole-process.
+
+    .venv/bin/python bench/lm_eval_compare.py [--workloads hs0,hs10,mmlu] [--skip-lmeval] [--repeat N]
+
+Workloads (model: builtin:gemma-3-270m, fp32, CPU):
+
+- ``hs0``:  200 HellaSwag items, 0-shot (the first 200 shipped validation rows)
+- ``hs10``: 50 HellaSwag items, 10-shot; the shots are the last 10 shipped rows (none of the 200),
+  the same 10 for every item -- lm-eval's ``first_n`` sampler over a local file -- and tunegate's
+  contexts are built the same way (``"\\n\\n".join(shot query + " " + gold ending) + "\\n\\n" + query``)
+- ``mmlu``: 100 MMLU test questions, 0-shot (``TaskOptions(limit=100)`` of tunegate's ``mmlu``)
+
+Each tool runs in its own subprocess per workload under ``/usr/bin/time`` (wall seconds, peak RSS).
+lm-eval 0.4.13 runs from ``bench/.venv-lmeval`` (see bench/README.md) with the HF backend on the
+converted model folder, dtype float32, batch 8, offline, on the task YAMLs in ``bench/lm_eval_tasks``
+(local JSONL written here). tunegate's side builds the same requests (and checks that, for hs0 and
+mmlu, they are exactly what tunegate's own tasks produce), orders them the way the recommended engine
+change would (by context, a document's requests never split across calls), and calls the backend in
+calls of ``default_batch_size`` requests.
+
+Also printed: tunegate's in-process scoring time against the floor (one forward over the unique tokens
+-- each context once plus the choices' tokens -- in full rows with no padding, plus the output layer at
+the distinct scored positions), and greedy generation tokens/s at batch 1 and at the backend's
+generation batch size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TASKS_DIR = ROOT / "bench" / "lm_eval_tasks"
+DATA = TASKS_DIR / "data"
+LMEVAL = ROOT / "bench" / ".venv-lmeval" / "bin" / "lm_eval"
+SPEC = "builtin:gemma-3-270m"
+WORKLOADS = {  # name -> (lm-eval task, items, shots)
+    "hs0": ("tg_hellaswag", 200, 0),
+    "hs10": ("tg_hellaswag10", 50, 10),
+    "mmlu": ("tg_mmlu", 100, 0),
+}
+GOALS = {"hs0": 2.5, "hs10": 3.0, "mmlu": 2.5}
+
+
+# -- data -------------------------------------------------------------------------------------------
+def _hellaswag_rows() -> list[dict]:
+    from tunegate.tasks.hellaswag import HellaSwag
+
+    out = []
+    for d in HellaSwag().all_docs():
+        out.append(
+            {
+                "id": d.id,
+                "query": HellaSwag.query(d.data),
+                "choices": HellaSwag.choices(d.data),
+                "label": int(str(d.data["label"])),
+            }
+        )
+    return out
+
+
+def _mmlu_rows() -> list[dict]:
+    from tunegate.tasks import TASKS, TaskOptions
+
+    docs = TASKS.get("mmlu")(TaskOptions(limit=100)).docs()
+    return [
+        {"id": d.id, **{k: d.data[k] for k in ("subject", "question", "choices", "answer")}} for d in docs
+    ]
+
+
+def write_data() -> None:
+    DATA.mkdir(parents=True, exist_ok=True)
+    hs = _hellaswag_rows()
+    files = {
+        "hellaswag_200.jsonl": hs[:200],
+        "hellaswag_50.jsonl": hs[:50],
+        "hellaswag_shots.jsonl": hs[-10:],
+        "mmlu_100.jsonl": _mmlu_rows(),
+    }
+    for name, rows in files.items():
+        with open(DATA / name, "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+
+
+def _read(name: str) -> list[dict]:
+    return [json.loads(line) for line in open(DATA / name)]
+
+
+def build_requests(workload: str) -> tuple[list[dict], list[list[tuple[str, str]]]]:
+    """Docs and, per doc, its (context, continuation) pairs -- lm-eval's multiple_choice format."""
+    if workload == "mmlu":
+        docs = _read("mmlu_100.jsonl")
+        out = []
+        for r in docs:
+            c = r["choices"]
+            ctx = (
+                f"The following are multiple choice questions (with answers) about "
+                f"{r['subject'].replace('_', ' ')}.\n\n{r['question'].strip()}\n"
+                f"A. {c[0]}\nB. {c[1]}\nC. {c[2]}\nD. {c[3]}\nAnswer:"
+            )
+            out.append([(ctx, f" {x}") for x in "ABCD"])
+        return docs, out
+    docs = _read("hellaswag_200.jsonl" if workload == "hs0" else "hellaswag_50.jsonl")
+    prefix = ""
+    if workload == "hs10":
+        prefix = "".join(f"{s['query']} {s['choices'][s['label']]}\n\n" for s in _read("hellaswag_shots.jsonl"))
+    return docs, [[(prefix + d["query"], " " + c) for c in d["choices"]] for d in docs]
+
+
+def _check_same_as_tunegate_tasks(workload: str, reqs: list[list[tuple[str, str]]]) -> None:
+    from tunegate.tasks import TASKS, TaskOptions
+
+    if workload == "hs10":
+        return
+    task = TASKS.get("hellaswag" if workload == "hs0" else "mmlu")(TaskOptions(limit=len(reqs)))
+    ours = [[(r.context, r.continuation) for r in task.requests(d)] for d in task.docs()]
+    assert ours == reqs, f"{workload}: tunegate's task requests differ from the lm-eval format"
+
+
+def _accuracy(workload: str, docs: list[dict], lls: list[list[float]]) -> dict[str, float]:
+    acc, norm = [], []
+    for d, ll in zip(docs, lls, strict=True):
+        gold = d["answer"] if workload == "mmlu" else d["label"]
+        acc.append(max(range(len(ll)), key=lambda i: (ll[i], -i)) == gold)
+        if workload != "mmlu":
+            n = [x / len(c) for x, c in zip(ll, d["choices"], strict=True)]
+            norm.append(max(range(len(n)), key=lambda i: (n[i], -i)) == gold)
+    out = {"acc": sum(acc) / len(acc)}
+    if norm:
+        out["acc_norm"] = sum(norm) / len(norm)
+    return out
+
+
+# -- workers (run in their own process) -------------------------------------------------------------
+def _calls(reqs: list[list[tuple[str, str]]], size: int) -> list[list[int]]:
+    """Doc indices per backend call: by context (longest first), whole docs, about ``size`` requests."""
+    order = sorted(range(len(reqs)), key=lambda k: (-len(reqs[k][0][0]), reqs[k][0][0]))
+    calls: list[list[int]] = [[]]
+    n = 0
+    for k in order:
+        if calls[-1] and n + len(reqs[k]) > size:
+            calls.append([])
+            n = 0
+        calls[-1].append(k)
+        n += len(reqs[k])
+    return calls
+
+
+def worker_tunegate(workload: str, out: str) -> None:
+    t0 = time.perf_counter()
+    from tunegate.models import LoglikelihoodRequest, Model
+
+    docs, reqs = build_requests(workload)
+    _check_same_as_tunegate_tasks(workload, reqs)
+    backend = Model(SPEC).backend
+    t1 = time.perf_counter()
+    lls: list[list[float]] = [[] for _ in reqs]
+    for call in _calls(reqs, backend.default_batch_size):
+        batch = [LoglikelihoodRequest(c, x) for k in call for c, x in reqs[k]]
+        res = iter(backend.loglikelihood(batch))
+        for k in call:
+            lls[k] = [next(res).logprob for _ in reqs[k]]
+    t2 = time.perf_counter()
+    Path(out).write_text(
+        json.dumps(
+            {
+                "lls": lls,
+                **_accuracy(workload, docs, lls),
+                "score_s": t2 - t1,
+                "load_s": t1 - t0,
+                "batch_size": backend.default_batch_size,
+                "tokens_per_forward": backend.tokens_per_forward,
+            }
+        )
+    )
+
+
+def worker_floor(workload: str, out: str) -> None:
+    """One forward over the unique tokens (full rows, no padding, plain causal) + output layer at the
+    distinct scored positions."""
+    import torch
+
+    from tunegate.models import Model
+    from tunegate.models._hf import _core
+    from tunegate.models._hf_scoring import OUTPUT_CHUNK, build_segments
+
+    _, reqs = build_requests(workload)
+    backend = Model(SPEC).backend
+    rows = []
+    for doc in reqs:
+        for c, x in doc:
+            ctx, cont = backend._encode_pair(c, x)
+            rows.append((ctx + cont, len(cont)))
+    segs = build_segments(rows)
+    stream = [t for s in segs for t in s.tokens]
+    n_scored = sum(len({j for _, pairs in s.scored for j, _ in pairs}) for s in segs)
+    typical = sorted(len(s) for s in segs)[len(segs) // 2]  # rows as long as the median segment
+    per_forward = max(1, backend.tokens_per_forward // typical)
+    core = _core(backend.weights.model)
+    dec, head = core.get_decoder(), core.get_output_embeddings()
+    with torch.inference_mode():
+        t = time.perf_counter()
+        width = typical
+        chunks = [stream[a : a + width] for a in range(0, len(stream), width)]
+        hs = []
+        for a in range(0, len(chunks), per_forward):
+            part = chunks[a : a + per_forward]
+            if len(part[-1]) < width:  # the ragged tail runs on its own
+                tail = part.pop()
+                hs.append(dec(input_ids=torch.tensor([tail])).last_hidden_state[0])
+            if part:
+                hs.append(dec(input_ids=torch.tensor(part)).last_hidden_state.reshape(-1, core.config.hidden_size))
+        hidden = torch.cat(hs)[:n_scored]
+        for a in range(0, n_scored, OUTPUT_CHUNK):
+            torch.log_softmax(head(hidden[a : a + OUTPUT_CHUNK]).float(), -1)
+        floor = time.perf_counter() - t
+    Path(out).write_text(json.dumps({"floor_s": floor, "unique_tokens": len(stream), "scored_positions": n_scored}))
+
+
+def worker_generate(out: str) -> None:
+    from tunegate.models import GenerateRequest, Model
+
+    backend = Model(SPEC).backend
+    docs, reqs = build_requests("mmlu")
+    prompts = [GenerateRequest(doc[0][0], max_new_tokens=32) for doc in reqs[:8]]
+    backend.generate(prompts[:1])  # warm-up
+    res = {}
+    for label, size in (("batch1", 1), (f"batch{backend.generate_batch_size}", backend.generate_batch_size)):
+        t = time.perf_counter()
+        n = 0
+        for a in range(0, len(prompts), size):
+            n += sum(r.n_tokens for r in backend.generate(prompts[a : a + size]))
+        res[label] = {"tokens": n, "seconds": time.perf_counter() - t, "tok_s": n / (time.perf_counter() - t)}
+    Path(out).write_text(json.dumps(res))
+
+
+# -- driver -----------------------------------------------------------------------------------------
+def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS GiB, return code) of ``cmd`` run under /usr/bin/time."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+        t = time.perf_counter()
+        p = subprocess.run(
+            ["/usr/bin/time", "-f", "%e %M", "-o", tf.name, *cmd],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wall = time.perf_counter() - t
+        if p.returncode:
+            print(p.stderr[-3000:], file=sys.stderr)
+        fields = open(tf.name).read().split()
+        return wall, int(fields[-1]) / 2**20, p.returncode
+
+
+def _model_dir() -> str:
+    from tunegate.models import Model
+
+    if not glob.glob(os.path.expanduser("~/.cache/tunegate/converted/*/config.json")):
+        _ = Model(SPEC).backend  # converts once
+    dirs = glob.glob(os.path.expanduser("~/.cache/tunegate/converted/*/config.json"))
+    assert len(dirs) >= 1, "no converted model folder"
+    return str(Path(sorted(dirs, key=os.path.getmtime)[-1]).parent)
+
+
+def run_lmeval(workload: str, model_dir: str, outdir: Path) -> dict:
+    task, _, shots = WORKLOADS[workload]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    cmd = [
+        str(LMEVAL),
+        "--model", "hf",
+        "--model_args", f"pretrained={model_dir},dtype=float32",
+        "--tasks", task,
+        "--include_path", str(TASKS_DIR),
+        "--num_fewshot", str(shots),
+        "--batch_size", "8",
+        "--device", "cpu",
+        "--output_path", str(outdir),
+        "--log_samples",
+    ]  # fmt: skip
+    wall, rss, rc = _timed(cmd, env)
+    res: dict = {"wall": wall, "rss": rss, "rc": rc}
+    if rc:
+        return res
+    results = json.load(open(sorted(glob.glob(f"{outdir}/**/results_*.json", recursive=True))[-1]))
+    r = results["results"][task]
+    res["acc"] = r["acc,none"]
+    if "acc_norm,none" in r:
+        res["acc_norm"] = r["acc_norm,none"]
+    samples = sorted(glob.glob(f"{outdir}/**/samples_{task}_*.jsonl", recursive=True))[-1]
+    lls = {}
+    for line in open(samples):
+        s = json.loads(line)
+        lls[int(s["doc_id"])] = [float(x[0][0] if isinstance(x[0], list) else x[0]) for x in s["resps"]]
+    res["lls"] = [lls[k] for k in sorted(lls)]
+    return res
+
+
+def run_tunegate(workload: str, outdir: Path) -> dict:
+    out = outdir / f"tunegate_{workload}.json"
+    wall, rss, rc = _timed([sys.executable, __file__, "--worker", "tunegate", "--workload", workload, "--out", str(out)])
+    res = {"wall": wall, "rss": rss, "rc": rc}
+    if not rc:
+        res.update(json.loads(out.read_text()))
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workloads", default="hs0,hs10,mmlu")
+    ap.add_argument("--skip-lmeval", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1, help="tunegate runs per workload (the best is kept)")
+    ap.add_argument("--no-extras", action="store_true", help="skip the floor and generation measurements")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--workload", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.worker == "tunegate":
+        return worker_tunegate(a.workload, a.out)
+    if a.worker == "floor":
+        return worker_floor(a.workload, a.out)
+    if a.worker == "generate":
+        return worker_generate(a.out)
+
+    write_data()
+    model_dir = _model_dir()
+    print(f"model folder: {model_dir}", flush=True)
+    outdir = Path(tempfile.mkdtemp(prefix="tg_bench_"))
+    for w in a.workloads.split(","):
+        tg = min((run_tunegate(w, outdir) for _ in range(a.repeat)), key=lambda r: r["wall"])
+        print(f"\n== {w}: {WORKLOADS[w][1]} items, {WORKLOADS[w][2]}-shot ==", flush=True)
+        print(
+            f"tunegate : {tg['wall']:7.1f} s  {tg['rss']:5.2f} GiB  acc {tg.get('acc')}  acc_norm {tg.get('acc_norm')}"
+            f"  (load {tg.get('load_s', 0):.1f} s, scoring {tg.get('score_s', 0):.1f} s,"
+            f" {tg.get('batch_size')} requests/call, {tg.get('tokens_per_forward')} tokens/forward)",
+            flush=True,
+        )
+        if not a.no_extras:
+            fl_out = outdir / f"floor_{w}.json"
+            subprocess.run(
+                [sys.executable, __file__, "--worker", "floor", "--workload", w, "--out", str(fl_out)], cwd=ROOT, check=True
+            )
+            fl = json.loads(fl_out.read_text())
+            print(
+                f"floor    : {fl['floor_s']:7.1f} s  ({fl['unique_tokens']} unique tokens, {fl['scored_positions']}"
+                f" scored positions); tunegate scoring / floor = {tg['score_s'] / fl['floor_s']:.2f}x (goal <= 1.15x)",
+                flush=True,
+            )
+        if a.skip_lmeval:
+            continue
+        lm = run_lmeval(w, model_dir, outdir / f"lmeval_{w}")
+        if lm["rc"]:
+            print(f"lm-eval  : failed (rc {lm['rc']})", flush=True)
+            continue
+        print(
+            f"lm-eval  : {lm['wall']:7.1f} s  {lm['rss']:5.2f} GiB  acc {lm['acc']}  acc_norm {lm.get('acc_norm')}",
+            flush=True,
+        )
+        speed, mem = lm["wall"] / tg["wall"], tg["rss"] / lm["rss"]
+        same = tg.get("acc") == lm["acc"] and tg.get("acc_norm") == lm.get("acc_norm")
+        dmax = max(abs(x - y) for a_, b_ in zip(tg["lls"], lm["lls"], strict=True) for x, y in zip(a_, b_, strict=True))
+        print(
+            f"ratio    : {speed:.2f}x faster (goal >= {GOALS[w]}x: {'met' if speed >= GOALS[w] else 'NOT met'}),"
+            f" memory {mem:.2f} of lm-eval's (goal <= 0.5: {'met' if mem <= 0.5 else 'NOT met'}),"
+            f" accuracy identical: {same}, max |d loglik| per choice {dmax:.2e}",
+            flush=True,
+        )
+    if not a.no_extras:
+        g_out = outdir / "generate.json"
+        subprocess.run([sys.executable, __file__, "--worker", "generate", "--out", str(g_out)], cwd=ROOT, check=True)
+        for label, g in json.loads(g_out.read_text()).items():
+            print(f"generation {label}: {g['tok_s']:.1f} tokens/s ({g['tokens']} tokens in {g['seconds']:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Packed multiple-choice scoring (``tunegate.models._hf_scoring``) against the plain computation.
+
+Each shared context runs once with its choices packed after it under a 4D mask; the numbers must equal
+one plain forward pass per request (1e-4), including contexts longer than the sliding window, and must
+not depend on how requests are batched or packed.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tunegate.models import LoglikelihoodRequest, Model
+from tunegate.models._hf_scoring import build_segments, pack
+from tunegate.tasks import TASKS, TaskOptions
+
+LONG = (
+    "The quick brown fox jumps over the lazy dog while the cat watches from the warm windowsill. "  # 91 bytes
+)
+
+MC = [
+    # a document with multi-token choices of different lengths
+    *(
+        LoglikelihoodRequest("Q: where do cats sleep? A:", c)
+        for c in (" on mats", " in boxes", " up", " nowhere at all")
+    ),
+    # MMLU-like: single-token choices after one context
+    *(LoglikelihoodRequest("Pick one.\nAnswer:", c) for c in (" A", " B", " C", " D")),
+    # a context longer than the tiny model's sliding window (64)
+    *(LoglikelihoodRequest(LONG * 2 + "And then", c) for c in (" it rained.", " they slept.")),
+    # a lone request and an empty context
+    LoglikelihoodRequest("Paris is the capital of ", "France"),
+    LoglikelihoodRequest("", "hello"),
+]
+
+
+def _plain(model, backend, req):  # type: ignore[no-untyped-def]
+    ctx, cont = backend._encode_pair(req.context, req.continuation)
+    whole = ctx + cont
+    with torch.no_grad():
+        logp = torch.log_softmax(model(torch.tensor([whole[:-1]])).logits[0].float(), -1)
+    positions = range(len(ctx) - 1, len(whole) - 1)
+    return (
+        sum(float(logp[p, whole[p + 1]]) for p in positions),
+        all(int(logp[p].argmax()) == whole[p + 1] for p in positions),
+    )
+
+
+@pytest.fixture()
+def base(tiny_model_dir):  # type: ignore[no-untyped-def]
+    return Model(f"hf:{tiny_model_dir}").backend
+
+
+def test_packed_choices_equal_plain_forward(base, tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).eval()
+    got = base.loglikelihood(MC)
+    for req, res in zip(MC, got, strict=True):
+        want, greedy = _plain(model, base, req)
+        assert res.logprob == pytest.approx(want, abs=1e-4), req
+        assert res.is_greedy == greedy
+
+
+@pytest.mark.parametrize("budget", [1, 64, 300, 100_000])
+def test_scores_do_not_depend_on_batching_or_packing(base, budget) -> None:  # type: ignore[no-untyped-def]
+    alone = [base.loglikelihood([r])[0] for r in MC]
+    base.tokens_per_forward = budget  # 1: every segment in its own forward; 100k: one forward
+    together = base.loglikelihood(MC)
+    shuffled_idx = list(reversed(range(len(MC))))
+    shuffled = base.loglikelihood([MC[i] for i in shuffled_idx])
+    for a, b in zip(alone, together, strict=True):
+        assert b.logprob == pytest.approx(a.logprob, abs=1e-4)
+        assert b.is_greedy == a.is_greedy and b.n_tokens == a.n_tokens
+    for k, i in enumerate(shuffled_idx):
+        assert shuffled[k].logprob == pytest.approx(alone[i].logprob, abs=1e-4)
+
+
+def test_hellaswag_items_same_at_batch_1_and_default_batch(base) -> None:  # type: ignore[no-untyped-def]
+    task = TASKS.get("hellaswag")(TaskOptions(limit=5, shots=2))  # few-shot contexts exceed the window
+    docs = task.docs()
+    reqs = [r for d in docs for r in task.requests(d)]
+    one = [base.loglikelihood([r])[0] for r in reqs]
+    size = base.default_batch_size
+    batched = [res for a in range(0, len(reqs), size) for res in base.loglikelihood(reqs[a : a + size])]
+    assert [r.logprob for r in batched] == pytest.approx([r.logprob for r in one], abs=1e-4)
+    for k, d in enumerate(docs):
+        s1 = task.score(d, one[4 * k : 4 * k + 4])
+        sb = task.score(d, batched[4 * k : 4 * k + 4])
+        assert s1.values == sb.values and s1.output == sb.output
+
+
+def test_segments_run_each_context_once() -> None:
+    ctx = [2, 10, 11, 12]
+    rows = [([*ctx, 20], 1), ([*ctx, 21], 1), ([*ctx, 22, 23, 24], 3), ([2, 5, 6], 2)]
+    segs = build_segments(rows)
+    assert len(segs) == 2
+    shared = segs[0]
+    # context once; the 1-token choices add nothing; the 3-token choice adds its first two tokens
+    assert shared.tokens == [*ctx, 22, 23]
+    assert shared.positions == [0, 1, 2, 3, 4, 5]
+    assert shared.branches == [0, 0, 0, 0, 3, 3]
+    assert shared.scored == [(0, [(3, 20)]), (1, [(3, 21)]), (2, [(3, 22), (4, 23), (5, 24)])]
+    assert segs[1].tokens == [2, 5] and segs[1].scored == [(3, [(0, 5), (1, 6)])]
+    with pytest.raises(ValueError):
+        build_segments([([7], 1)])
+
+
+def test_pack_respects_the_token_budget() -> None:
+    lengths = [100, 90, 60, 40, 30, 10, 10, 5, 300]
+    forwards = pack(lengths, budget=400)
+    placed = sorted(i for rows in forwards for row in rows for i in row)
+    assert placed == list(range(len(lengths)))
+    for rows in forwards:
+        width = max(lengths[row[0]] for row in rows)  # rows are as long as their forward's longest segment
+        assert all(sum(lengths[i] for i in row) <= width for row in rows)
+        assert len(rows) == 1 or len(rows) * width <= 400
+    assert pack([1000], budget=10) == [[[0]]]  # too long for the budget: runs alone
+
+
+@pytest.mark.slow
+def test_gemma_hellaswag_same_at_batch_1_and_default_batch() -> None:
+    gemma = Model("builtin:gemma-3-270m").backend
+    task = TASKS.get("hellaswag")(TaskOptions(limit=5))
+    docs = task.docs()
+    reqs = [r for d in docs for r in task.requests(d)]
+    one = [gemma.loglikelihood([r])[0] for r in reqs]
+    size = gemma.default_batch_size
+    batched = [res for a in range(0, len(reqs), size) for res in gemma.loglikelihood(reqs[a : a + size])]
+    assert [r.logprob for r in batched] == pytest.approx([r.logprob for r in one], abs=1e-4)
+    for k, d in enumerate(docs):
+        assert (
+            task.score(d, one[4 * k : 4 * k + 4]).values == task.score(d, batched[4 * k : 4 * k + 4]).values
+        )
