@@ -55,7 +55,7 @@ def guarded(fn: F) -> F:
 
 
 def progress_for(quiet: bool) -> Any:
-    """Rich progress bars on a terminal, nothing when quiet or piped."""
+    """Rich progress bars on a terminal, plain lines in a log, nothing when quiet."""
     from tunegate.engine import make_progress
 
-    return make_progress("none" if quiet or not err_console.is_terminal else "rich")
+    return make_progress("none" if quiet else "rich" if err_console.is_terminal else "plain")

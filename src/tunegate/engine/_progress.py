@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-__all__ = ["NullProgress", "Progress", "RichProgress", "make_progress"]
+__all__ = ["NullProgress", "PlainProgress", "Progress", "RichProgress", "make_progress"]
 
 
 class Progress(Protocol):
@@ -78,6 +80,36 @@ class RichProgress:
         self._cm.__exit__(None, None, None)
 
 
+class PlainProgress:
+    """One line per tenth of each task on stderr: for logs and CI, where bars cannot redraw."""
+
+    def __init__(self) -> None:
+        self._tasks: list[list[Any]] = []  # [description, total, done, start time, last tenth]
+
+    def task(self, description: str, total: int) -> Any:
+        self._tasks.append([description, total, 0, time.monotonic(), -1])
+        return len(self._tasks) - 1
+
+    def advance(self, handle: Any, n: int = 1) -> None:
+        t = self._tasks[handle]
+        t[2] += n
+        tenth = (10 * t[2]) // max(1, t[1])
+        if tenth != t[4]:
+            t[4] = tenth
+            elapsed = time.monotonic() - t[3]
+            rate = t[2] / elapsed if elapsed > 0 else 0.0
+            eta = (t[1] - t[2]) / rate if rate else 0.0
+            print(f"{t[0]}: {t[2]}/{t[1]} ({rate:.1f}/s, eta {eta:.0f} s)", file=sys.stderr, flush=True)
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
 def make_progress(kind: str) -> Progress:
-    """``rich`` (default on a terminal), or ``none``."""
-    return RichProgress() if kind == "rich" else NullProgress()
+    """``rich`` (bars, on a terminal), ``plain`` (lines, for logs) or ``none``."""
+    if kind == "rich":
+        return RichProgress()
+    return PlainProgress() if kind == "plain" else NullProgress()
