@@ -110,7 +110,9 @@ def build_requests(workload: str) -> tuple[list[dict], list[list[tuple[str, str]
     docs = _read("hellaswag_200.jsonl" if workload == "hs0" else "hellaswag_50.jsonl")
     prefix = ""
     if workload == "hs10":
-        prefix = "".join(f"{s['query']} {s['choices'][s['label']]}\n\n" for s in _read("hellaswag_shots.jsonl"))
+        prefix = "".join(
+            f"{s['query']} {s['choices'][s['label']]}\n\n" for s in _read("hellaswag_shots.jsonl")
+        )
     return docs, [[(prefix + d["query"], " " + c) for c in d["choices"]] for d in docs]
 
 
@@ -216,19 +218,24 @@ def worker_floor(workload: str, out: str) -> None:
                 tail = part.pop()
                 hs.append(dec(input_ids=torch.tensor([tail])).last_hidden_state[0])
             if part:
-                hs.append(dec(input_ids=torch.tensor(part)).last_hidden_state.reshape(-1, core.config.hidden_size))
+                hs.append(
+                    dec(input_ids=torch.tensor(part)).last_hidden_state.reshape(-1, core.config.hidden_size)
+                )
         hidden = torch.cat(hs)[:n_scored]
         for a in range(0, n_scored, OUTPUT_CHUNK):
-            torch.log_softmax(head(hidden[a : a + OUTPUT_CHUNK]).float(), -1)
+            logits = head(hidden[a : a + OUTPUT_CHUNK]).float()
+            torch.log_softmax(logits, -1, out=logits)
         floor = time.perf_counter() - t
-    Path(out).write_text(json.dumps({"floor_s": floor, "unique_tokens": len(stream), "scored_positions": n_scored}))
+    Path(out).write_text(
+        json.dumps({"floor_s": floor, "unique_tokens": len(stream), "scored_positions": n_scored})
+    )
 
 
 def worker_generate(out: str) -> None:
     from tunegate.models import GenerateRequest, Model
 
     backend = Model(SPEC).backend
-    docs, reqs = build_requests("mmlu")
+    _, reqs = build_requests("mmlu")
     prompts = [GenerateRequest(doc[0][0], max_new_tokens=32) for doc in reqs[:8]]
     backend.generate(prompts[:1])  # warm-up
     res = {}
@@ -297,7 +304,9 @@ def run_lmeval(workload: str, model_dir: str, outdir: Path) -> dict:
         res["acc_norm"] = r["acc_norm,none"]
     samples = sorted(glob.glob(f"{outdir}/**/samples_{task}_*.jsonl", recursive=True))[-1]
     lls = {}
-    for line in open(samples):
+    with open(samples) as f:
+        lines = f.readlines()
+    for line in lines:
         s = json.loads(line)
         lls[int(s["doc_id"])] = [float(x[0][0] if isinstance(x[0], list) else x[0]) for x in s["resps"]]
     res["lls"] = [lls[k] for k in sorted(lls)]
@@ -306,7 +315,9 @@ def run_lmeval(workload: str, model_dir: str, outdir: Path) -> dict:
 
 def run_tunegate(workload: str, outdir: Path) -> dict:
     out = outdir / f"tunegate_{workload}.json"
-    wall, rss, rc = _timed([sys.executable, __file__, "--worker", "tunegate", "--workload", workload, "--out", str(out)])
+    wall, rss, rc = _timed(
+        [sys.executable, __file__, "--worker", "tunegate", "--workload", workload, "--out", str(out)]
+    )
     res = {"wall": wall, "rss": rss, "rc": rc}
     if not rc:
         res.update(json.loads(out.read_text()))
@@ -346,7 +357,9 @@ def main() -> None:
         if not a.no_extras:
             fl_out = outdir / f"floor_{w}.json"
             subprocess.run(
-                [sys.executable, __file__, "--worker", "floor", "--workload", w, "--out", str(fl_out)], cwd=ROOT, check=True
+                [sys.executable, __file__, "--worker", "floor", "--workload", w, "--out", str(fl_out)],
+                cwd=ROOT,
+                check=True,
             )
             fl = json.loads(fl_out.read_text())
             print(
@@ -366,7 +379,11 @@ def main() -> None:
         )
         speed, mem = lm["wall"] / tg["wall"], tg["rss"] / lm["rss"]
         same = tg.get("acc") == lm["acc"] and tg.get("acc_norm") == lm.get("acc_norm")
-        dmax = max(abs(x - y) for a_, b_ in zip(tg["lls"], lm["lls"], strict=True) for x, y in zip(a_, b_, strict=True))
+        dmax = max(
+            abs(x - y)
+            for a_, b_ in zip(tg["lls"], lm["lls"], strict=True)
+            for x, y in zip(a_, b_, strict=True)
+        )
         print(
             f"ratio    : {speed:.2f}x faster (goal >= {GOALS[w]}x: {'met' if speed >= GOALS[w] else 'NOT met'}),"
             f" memory {mem:.2f} of lm-eval's (goal <= 0.5: {'met' if mem <= 0.5 else 'NOT met'}),"
@@ -375,9 +392,13 @@ def main() -> None:
         )
     if not a.no_extras:
         g_out = outdir / "generate.json"
-        subprocess.run([sys.executable, __file__, "--worker", "generate", "--out", str(g_out)], cwd=ROOT, check=True)
+        subprocess.run(
+            [sys.executable, __file__, "--worker", "generate", "--out", str(g_out)], cwd=ROOT, check=True
+        )
         for label, g in json.loads(g_out.read_text()).items():
-            print(f"generation {label}: {g['tok_s']:.1f} tokens/s ({g['tokens']} tokens in {g['seconds']:.1f} s)")
+            print(
+                f"generation {label}: {g['tok_s']:.1f} tokens/s ({g['tokens']} tokens in {g['seconds']:.1f} s)"
+            )
 
 
 if __name__ == "__main__":

@@ -86,7 +86,7 @@ class HFBackend(Backend):
     """
 
     #: requests per engine call; a document's choices are scored together only within one call
-    default_batch_size = 64
+    default_batch_size = 128
     #: token budget of one decoder forward (rows x row length)
     tokens_per_forward = TOKENS_PER_FORWARD
     #: prompts generated together (greedy requests of one call are split into groups of this size)

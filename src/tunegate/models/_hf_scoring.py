@@ -31,8 +31,15 @@ __all__ = ["OUTPUT_CHUNK", "TOKENS_PER_FORWARD", "Segment", "build_segments", "p
 #: Upper bound on rows x row length of one decoder forward. On CPU throughput is flat above ~1k tokens
 #: per forward and memory grows with it; one segment longer than this still runs (alone).
 TOKENS_PER_FORWARD = 2048
-#: Scored positions sent through the output layer at once (Gemma: 262k vocabulary x 4 bytes = 1 MiB each).
-OUTPUT_CHUNK = 128
+#: Row capacities tried when packing (0: as long as the longest segment); the cheapest plan is used.
+ROW_CAPACITIES = (0, 256, 384, 512, 768, 1024)
+#: Row width at which attention (all of a row's keys, masked or not) costs as much as the rest of a
+#: token's forward; for Gemma 3 270M about 11.5 MFLOP/token/layer of projections and MLP vs 4 kFLOP per
+#: key, i.e. ~2800. Only used to weigh padding against longer rows.
+ATTENTION_EQUIV = 2800
+#: Scored positions sent through the output layer at once (Gemma: 262k vocabulary x 4 bytes = 1 MiB each,
+#: so 256 MiB of logits, turned into log-probabilities in place); larger chunks gain little on CPU.
+OUTPUT_CHUNK = 256
 
 
 @dataclass
@@ -75,16 +82,11 @@ def build_segments(rows: Sequence[tuple[list[int], int]]) -> list[Segment]:
     return list(groups.values())
 
 
-def pack(lengths: Sequence[int], budget: int = TOKENS_PER_FORWARD) -> list[list[list[int]]]:
-    """Forward passes, each a list of rows, each a list of segment indices (first-fit decreasing).
-
-    A forward's rows are as long as its longest segment; it holds as many rows as fit ``budget`` tokens
-    (at least one), and shorter segments fill the rows' leftover space.
-    """
-    remaining = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+def _pack_at(lengths: Sequence[int], order: list[int], cap_floor: int, budget: int) -> list[list[list[int]]]:
+    remaining = order
     forwards = []
     while remaining:
-        cap = lengths[remaining[0]]
+        cap = max(lengths[remaining[0]], cap_floor)
         max_rows = max(1, budget // max(cap, 1))
         rows: list[list[int]] = []
         free: list[int] = []
@@ -105,6 +107,28 @@ def pack(lengths: Sequence[int], budget: int = TOKENS_PER_FORWARD) -> list[list[
         forwards.append(rows)
         remaining = left
     return forwards
+
+
+def _cost(lengths: Sequence[int], forwards: list[list[list[int]]]) -> float:
+    """Estimated work: padded token slots, each also paying attention over its row's width."""
+    total = 0.0
+    for rows in forwards:
+        width = max(sum(lengths[i] for i in row) for row in rows)
+        total += len(rows) * width * (1 + width / ATTENTION_EQUIV)
+    return total
+
+
+def pack(lengths: Sequence[int], budget: int = TOKENS_PER_FORWARD) -> list[list[list[int]]]:
+    """Forward passes, each a list of rows, each a list of segment indices (first-fit decreasing).
+
+    A forward's rows hold whole segments (longest first, shorter ones filling the leftover space) up to
+    a row capacity of at least its longest segment, and as many rows as fit ``budget`` tokens (at least
+    one). Longer rows waste less on padding but attend over more tokens; the capacity is the candidate
+    (:data:`ROW_CAPACITIES`) with the least estimated work (:func:`_cost`).
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    plans = [_pack_at(lengths, order, c, budget) for c in ROW_CAPACITIES if c <= max(budget, 1)]
+    return min(plans, key=lambda f: _cost(lengths, f))
 
 
 def _masks(torch: Any, seg_ids: Any, pos: Any, branch: Any, sliding_window: int | None) -> tuple[Any, Any]:
@@ -195,9 +219,10 @@ def score_segments(
             logits = output_layer(picked[a : a + OUTPUT_CHUNK]).float()
             if softcap:
                 logits = torch.tanh(logits / softcap) * softcap
+            # log_softmax, not logits - logsumexp: torch's CPU logsumexp is off by ~1e-5 per token here;
+            # greedy = argmax of the log-probabilities, as the plain computation (and lm-eval) takes it
+            torch.log_softmax(logits, dim=-1, out=logits)  # in place: one vocabulary-wide buffer per chunk
             best = logits.argmax(dim=-1)
-            # log_softmax, not logits - logsumexp: torch's CPU logsumexp is off by ~1e-5 per token here
-            logits = torch.log_softmax(logits, dim=-1)
             sel = ((row_of >= a) & (row_of < a + OUTPUT_CHUNK)).nonzero()[:, 0]
             local = row_of[sel] - a
             tok_lp[sel] = logits[local, tgt[sel]]
