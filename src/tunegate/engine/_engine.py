@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from tunegate.engine._progress import NullProgress, Progress
 from tunegate.models import Model
 from tunegate.models._requests import (
+    LoglikelihoodRequest,
     Request,
     Result,
     request_key,
@@ -101,11 +102,9 @@ class Engine:
     ) -> None:
         backend = self.model.backend
         size = self.batch_size or backend.default_batch_size
-        order = sorted(missing, key=lambda i: -requests[i].size())
         fp = self.model.fingerprint
-        handle = self.progress.task(f"{self.label}: {description}", total=len(order))
-        for start in range(0, len(order), size):
-            idx = order[start : start + size]
+        handle = self.progress.task(f"{self.label}: {description}", total=len(missing))
+        for idx in _batches(requests, missing, size):
             batch = [requests[i] for i in idx]
             method = {
                 "loglikelihood": backend.loglikelihood,
@@ -123,3 +122,32 @@ class Engine:
                 )
             self.store.put_responses(rows)
             self.progress.advance(handle, len(batch))
+
+
+def _batches(requests: Sequence[Request], missing: list[int], size: int) -> list[list[int]]:
+    """Longest first; requests sharing a context stay in one batch so the backend runs it once.
+
+    Groups are requests with the same ``context`` (log-likelihood) — a multiple-choice item's choices.
+    Whole groups are packed into batches of at most ``size``; a group larger than ``size`` is a batch
+    of its own. Other kinds are singletons, so this is plain length-sorted chunking for them.
+    """
+    groups: dict[object, list[int]] = {}
+    for i in missing:
+        req = requests[i]
+        key = ("ctx", req.context) if isinstance(req, LoglikelihoodRequest) else ("one", i)
+        groups.setdefault(key, []).append(i)
+    ordered = sorted(groups.values(), key=lambda g: -max(requests[i].size() for i in g))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for group in ordered:
+        group = sorted(group, key=lambda i: -requests[i].size())
+        if current and len(current) + len(group) > size:
+            batches.append(current)
+            current = []
+        if len(group) >= size:
+            batches.append(group)
+            continue
+        current.extend(group)
+    if current:
+        batches.append(current)
+    return batches

@@ -1,0 +1,33 @@
+"""Batching keeps a multiple-choice item's requests (same context) in one backend call."""
+
+from __future__ import annotations
+
+from tunegate.engine._engine import _batches
+from tunegate.models import GenerateRequest, LoglikelihoodRequest
+
+
+def test_choices_of_one_context_are_never_split() -> None:
+    reqs = [
+        LoglikelihoodRequest(ctx, f" {choice}")
+        for ctx in ("short", "a much longer context", "mid context")
+        for choice in ("a", "bb", "ccc", "dddd")
+    ]
+    batches = _batches(reqs, list(range(len(reqs))), size=6)
+    assert sorted(i for b in batches for i in b) == list(range(len(reqs)))
+    for batch in batches:
+        contexts = [reqs[i].context for i in batch]
+        for ctx in set(contexts):
+            assert contexts.count(ctx) == 4  # a context's four choices travel together
+    assert [reqs[b[0]].context for b in batches] == ["a much longer context", "mid context", "short"]
+
+
+def test_a_group_larger_than_the_batch_is_its_own_batch() -> None:
+    reqs = [LoglikelihoodRequest("same", f" {c}") for c in "abcde"] + [LoglikelihoodRequest("x", " y")]
+    batches = _batches(reqs, list(range(6)), size=2)
+    assert sorted(len(b) for b in batches) == [1, 5]
+
+
+def test_other_kinds_are_plain_length_sorted_chunks() -> None:
+    reqs = [GenerateRequest("a" * n) for n in (3, 9, 1, 7, 5)]
+    batches = _batches(reqs, list(range(5)), size=2)
+    assert [[reqs[i].size() for i in b] for b in batches] == [[9, 7], [5, 3], [1]]
