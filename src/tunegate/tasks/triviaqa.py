@@ -1,7 +1,7 @@
 """TriviaQA closed-book question answering (Joshi et al., 2017), Apache-2.0.
 
 The prompt is the row's ``context`` ("Question: ...\\nAnswer:"); the model answers greedily until a
-newline (at most 24 new tokens). ``exact_match`` and ``f1`` use SQuAD normalisation against every
+newline (at most 16 new tokens; the shipped answers are at most 10 tokens). ``exact_match`` and ``f1`` use SQuAD normalisation against every
 accepted alias and take the best. This is the demo's *target task*: the shipped LoRA adapter was
 trained on disjoint rows (see ``tunegate/data/triviaqa/SOURCE.md``).
 """
@@ -35,7 +35,7 @@ class TriviaQA(Task):
         return [Doc(id=str(i), data=r) for i, r in enumerate(rows)]
 
     def requests(self, doc: Doc) -> list[Request]:
-        return [GenerateRequest(prompt=str(doc.data["context"]), max_new_tokens=24, stop=("\n",))]
+        return [GenerateRequest(prompt=str(doc.data["context"]), max_new_tokens=16, stop=("\n",))]
 
     def score(self, doc: Doc, results: Sequence[Result]) -> ItemScore:
         (res,) = results
