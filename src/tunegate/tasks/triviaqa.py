@@ -1,8 +1,8 @@
 """TriviaQA closed-book question answering (Joshi et al., 2017), Apache-2.0.
 
 The prompt is the row's ``context`` ("Question: ...\\nAnswer:"); the model answers greedily until a
-newline (at most 16 new tokens; the shipped answers are at most 10 tokens). ``exact_match`` and ``f1`` use SQuAD normalisation against every
-accepted alias and take the best. This is the demo's *target task*: the shipped LoRA adapter was
+newline (at most 16 new tokens; the shipped answers are at most 10 tokens). ``exact_match`` and
+``f1`` use SQuAD normalisation against every accepted alias and take the best. This is the demo's *target task*: the shipped LoRA adapter was
 trained on disjoint rows (see ``tunegate/data/triviaqa/SOURCE.md``).
 """
 
