@@ -32,7 +32,7 @@ def test_bad_specs_explain_the_fix(text: str, needle: str) -> None:
 def test_missing_paths_fail_before_loading(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ModelSpecError, match="no such model folder"):
         _ = Model(f"hf:{tmp_path}/nope").fingerprint
-    with pytest.raises(ModelSpecError, match="no config.json"):
+    with pytest.raises(ModelSpecError, match=r"no config\.json"):
         _ = Model(f"hf:{tmp_path}").fingerprint
     with pytest.raises(ModelSpecError, match="no such GGUF file"):
         _ = Model(f"gguf:{tmp_path}/x.gguf").fingerprint
@@ -45,7 +45,7 @@ def test_fingerprint_depends_on_weights_adapter_and_dtype(tiny_model_dir, tiny_a
     assert base == Model(f"hf:{tiny_model_dir}").fingerprint
     assert base != Model(f"hf:{tiny_model_dir}?adapter={tiny_adapter_dir}").fingerprint
     assert base != Model(f"hf:{tiny_model_dir}?dtype=bfloat16").fingerprint
-    with pytest.raises(ModelSpecError, match="adapter_config.json"):
+    with pytest.raises(ModelSpecError, match=r"adapter_config\.json"):
         _ = Model(f"hf:{tiny_model_dir}?adapter={tiny_model_dir}").fingerprint
 
 

@@ -56,3 +56,29 @@ def test_no_drop_gate_passes_for_identical_models(tmp_path: Path, tiny_model_dir
     )
     assert result.verdict == "PASS"
     assert result.tasks[0].metric("pass").delta == 0.0
+
+
+def test_result_records_whether_a_chat_template_was_applied(tmp_path: Path, tiny_model_dir: Path) -> None:
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    templated = tmp_path / "templated"
+    shutil.copytree(tiny_model_dir, templated)
+    tok = AutoTokenizer.from_pretrained(templated)
+    tok.chat_template = "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}<assistant>"
+    tok.save_pretrained(templated)
+    (tmp_path / "reg.yaml").write_text(
+        "name: chat\ncases:\n  - id: hi\n    messages: [{role: user, content: Hello}]\n"
+        "    max_new_tokens: 2\n    assert: [{type: min-length, value: 0}]\n"
+    )
+    (tmp_path / "suite.yaml").write_text(
+        f"name: chat\ntasks:\n  - task: regression\n    options: {{suite: {tmp_path / 'reg.yaml'}}}\n"
+    )
+    result = compare_models(
+        CompareConfig(
+            suite=load_suite(tmp_path / "suite.yaml"), base=f"hf:{tiny_model_dir}", tuned=f"hf:{templated}"
+        ),
+        open_store(f"sqlite:///{tmp_path}/s.db"),
+    )
+    assert result.tasks[0].config["chat_template"] == {"base": False, "tuned": True}

@@ -86,3 +86,13 @@ def test_unreadable_dataset_row_is_a_data_error(tmp_path: Path) -> None:
     suite = load_suite(_write(tmp_path, f"name: x\ntasks:\n  - task: hellaswag\n    data: {bad}\n"))
     with pytest.raises(DataError, match=r"hs.jsonl:2: not valid JSON"):
         build_task(suite.tasks[0]).docs()
+
+
+def test_hub_dataset_ids_are_refused_offline_with_a_fix(tmp_path: Path) -> None:
+    from tunegate.errors import DataError
+
+    suite = load_suite(
+        _write(tmp_path, "name: x\ntasks:\n  - task: hellaswag\n    data: hf:Rowan/hellaswag@validation\n")
+    )
+    with pytest.raises(DataError, match="HF_HUB_OFFLINE is set; give a local file"):
+        build_task(suite.tasks[0]).docs()

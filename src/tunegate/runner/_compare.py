@@ -160,7 +160,7 @@ def _run_tasks(
             dimension=task.dimension,
             n=len(docs),
             primary=task.primary,
-            config=task.describe(),
+            config={**task.describe(), "chat_template": {r: s.chat_template for r, s in scores.items()}},
             metrics=metrics,
             flipped=flipped,
         )

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from tunegate.engine import Engine
-from tunegate.models import Request, Result
+from tunegate.models import GenerateResult, Request, Result
 from tunegate.tasks import Doc, ItemScore, Task
 
 __all__ = ["TaskScores", "evaluate_task"]
@@ -18,6 +18,8 @@ class TaskScores:
 
     task: str
     items: dict[str, ItemScore]
+    #: whether the model's chat template wrapped any prompt (it changes scores; log-likelihood never uses it)
+    chat_template: bool = False
 
 
 def evaluate_task(engine: Engine, label: str, task: Task, docs: list[Doc]) -> TaskScores:
@@ -38,4 +40,5 @@ def evaluate_task(engine: Engine, label: str, task: Task, docs: list[Doc]) -> Ta
         done = [r for r in got if r is not None]
         assert len(done) == len(got)
         items[doc.id] = task.score(doc, done)
-    return TaskScores(task=label, items=items)
+    templated = any(isinstance(r, GenerateResult) and r.chat_template for got in answers for r in got)
+    return TaskScores(task=label, items=items, chat_template=templated)

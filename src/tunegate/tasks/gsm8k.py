@@ -154,7 +154,7 @@ class GSM8K(Task):
     max_new_tokens = 256
 
     def all_docs(self) -> list[Doc]:
-        path = Path(self.options.data) if self.options.data else package_data("gsm8k", "test.jsonl")
+        path = self.options.data if self.options.data else package_data("gsm8k", "test.jsonl")
         rows = read_jsonl(path, required=("question", "answer"))
         return [Doc(id=str(i), data=r) for i, r in enumerate(rows)]
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 from tunegate.models import LoglikelihoodRequest, LoglikelihoodResult, Request, Result
 from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task
@@ -45,7 +44,7 @@ class HellaSwag(Task):
 
     def all_docs(self) -> list[Doc]:
         path = (
-            Path(self.options.data)
+            self.options.data
             if self.options.data
             else package_data("hellaswag", "hellaswag_val_subset.jsonl")
         )

@@ -2,14 +2,14 @@
 
 The prompt is the row's ``context`` ("Question: ...\\nAnswer:"); the model answers greedily until a
 newline (at most 16 new tokens; the shipped answers are at most 10 tokens). ``exact_match`` and
-``f1`` use SQuAD normalisation against every accepted alias and take the best. This is the demo's *target task*: the shipped LoRA adapter was
-trained on disjoint rows (see ``tunegate/data/triviaqa/SOURCE.md``).
+``f1`` use SQuAD normalisation against every accepted alias and take the best. This is the demo's
+*target task*: the shipped LoRA adapter was trained on disjoint rows (see
+``tunegate/data/triviaqa/SOURCE.md``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from tunegate.metrics import get_metric
 from tunegate.models import GenerateRequest, GenerateResult, Request, Result
@@ -30,7 +30,7 @@ class TriviaQA(Task):
     primary = "exact_match"
 
     def all_docs(self) -> list[Doc]:
-        path = Path(self.options.data) if self.options.data else package_data("triviaqa", "eval.jsonl")
+        path = self.options.data if self.options.data else package_data("triviaqa", "eval.jsonl")
         rows = read_jsonl(path, required=("context", "answer"))
         return [Doc(id=str(i), data=r) for i, r in enumerate(rows)]
 
