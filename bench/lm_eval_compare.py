@@ -264,7 +264,7 @@ def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, fl
         wall = time.perf_counter() - t
         if p.returncode:
             print(p.stderr[-3000:], file=sys.stderr)
-        fields = open(tf.name).read().split()
+        fields = Path(tf.name).read_text().split()
         return wall, int(fields[-1]) / 2**20, p.returncode
 
 
@@ -297,7 +297,7 @@ def run_lmeval(workload: str, model_dir: str, outdir: Path) -> dict:
     res: dict = {"wall": wall, "rss": rss, "rc": rc}
     if rc:
         return res
-    results = json.load(open(sorted(glob.glob(f"{outdir}/**/results_*.json", recursive=True))[-1]))
+    results = json.loads(Path(sorted(glob.glob(f"{outdir}/**/results_*.json", recursive=True))[-1]).read_text())
     r = results["results"][task]
     res["acc"] = r["acc,none"]
     if "acc_norm,none" in r:
