@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tunegate.compare.stats import gate_decision, holm, mcnemar_exact, paired_bootstrap
+from tunegate.compare.stats import PairedEstimate, gate_decision, holm, mcnemar_exact, paired_bootstrap
 from tunegate.engine import Engine, NullProgress, Progress
 from tunegate.models import Model
 from tunegate.runner._evaluate import TaskScores, evaluate_task
@@ -22,9 +22,9 @@ from tunegate.runner._result import (
     Verdict,
 )
 from tunegate.store import Store
-from tunegate.suite import SuiteSpec, build_task, suite_hash
+from tunegate.suite import GateSpec, SuiteSpec, build_task, suite_hash
 
-__all__ = ["CompareConfig", "compare_models"]
+__all__ = ["CompareConfig", "compare_models", "decide_gate"]
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,47 @@ def _run_tasks(
     return task_results, gates, rows
 
 
+def decide_gate(
+    task: str, metric: str, gate: GateSpec, mc: MetricComparison, p_value: float | None
+) -> GateResult:
+    """One gate's decision from the paired comparison of its metric (``p_value`` possibly Holm-adjusted)."""
+    if gate.min_score is not None:
+        return _score_gate(task, metric, gate.min_score, mc)
+    # A max_rise gate (lower is better: attack success, over-refusal) is a max_drop gate on the
+    # negated metric, so both share one decision rule.
+    sign = -1.0 if gate.max_rise is not None else 1.0
+    est = PairedEstimate(
+        base=sign * mc.base,
+        tuned=sign * mc.tuned,
+        delta=sign * mc.delta,
+        ci_low=mc.ci_low if sign > 0 else -mc.ci_high,
+        ci_high=mc.ci_high if sign > 0 else -mc.ci_low,
+        n=mc.n,
+        method=mc.method,
+        p_value=p_value,
+        alpha=gate.alpha,
+    )
+    drop = gate.max_drop if gate.max_rise is None else gate.max_rise
+    d = gate_decision(est, max_drop=drop, min_gain=gate.min_gain, rule=gate.rule)
+    kind: Literal["max_drop", "min_gain", "max_rise"] = (
+        "max_rise" if gate.max_rise is not None else "max_drop" if gate.max_drop is not None else "min_gain"
+    )
+    threshold = drop if drop is not None else gate.min_gain
+    assert threshold is not None
+    reason = d.reason if sign > 0 else f"lower is better, so the rise is judged as a drop: {d.reason}"
+    return GateResult(
+        task=task,
+        metric=metric,
+        kind=kind,
+        threshold=threshold,
+        rule=gate.rule,
+        outcome=d.outcome,
+        reason=reason,
+        detectable=d.detectable,
+        items_needed=d.items_needed,
+    )
+
+
 def _score_gate(task: str, metric: str, min_score: float, mc: MetricComparison) -> GateResult:
     """An absolute gate on the tuned model's own score: a fixed suite is not a sample, so no CI."""
     ok = mc.tuned >= min_score - 1e-12
@@ -196,45 +237,13 @@ def _verdict(
     gates: list[tuple[str, str, Any, MetricComparison]],
     engines: dict[str, Engine],
 ) -> ComparisonResult:
-    from tunegate.compare.stats import PairedEstimate
-
     # Holm correction across the suite's significance-rule gates.
     sig = [i for i, (_, _, g, m) in enumerate(gates) if g.rule == "significant" and m.p_value is not None]
     p_values = [p for i in sig if (p := gates[i][3].p_value) is not None]
     adjusted = dict(zip(sig, holm(p_values), strict=True)) if sig else {}
     decisions = []
     for i, (task, metric, gate, mc) in enumerate(gates):
-        if gate.min_score is not None:
-            decisions.append(_score_gate(task, metric, gate.min_score, mc))
-            continue
-        est = PairedEstimate(
-            base=mc.base,
-            tuned=mc.tuned,
-            delta=mc.delta,
-            ci_low=mc.ci_low,
-            ci_high=mc.ci_high,
-            n=mc.n,
-            method=mc.method,
-            p_value=adjusted.get(i, mc.p_value),
-            alpha=gate.alpha,
-        )
-        d = gate_decision(est, max_drop=gate.max_drop, min_gain=gate.min_gain, rule=gate.rule)
-        kind: Literal["max_drop", "min_gain"] = "max_drop" if gate.max_drop is not None else "min_gain"
-        threshold = gate.max_drop if gate.max_drop is not None else gate.min_gain
-        assert threshold is not None
-        decisions.append(
-            GateResult(
-                task=task,
-                metric=metric,
-                kind=kind,
-                threshold=threshold,
-                rule=gate.rule,
-                outcome=d.outcome,
-                reason=d.reason,
-                detectable=d.detectable,
-                items_needed=d.items_needed,
-            )
-        )
+        decisions.append(decide_gate(task, metric, gate, mc, adjusted.get(i, mc.p_value)))
     outcomes = {d.outcome for d in decisions}
     verdict: Verdict = (
         "FAIL" if "fail" in outcomes else "INCONCLUSIVE" if "inconclusive" in outcomes else "PASS"

@@ -47,7 +47,7 @@ class GateResult:
 
     task: str
     metric: str
-    kind: Literal["max_drop", "min_gain", "min_score"]
+    kind: Literal["max_drop", "max_rise", "min_gain", "min_score"]
     threshold: float
     rule: str
     outcome: Literal["pass", "fail", "inconclusive"]

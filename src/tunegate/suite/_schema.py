@@ -34,6 +34,11 @@ class GateSpec(_Strict):
 
     metric: str | None = Field(default=None, description="metric to gate on (default: the task's primary)")
     max_drop: float | None = Field(default=None, ge=0, description="tuned may be worse by at most this much")
+    max_rise: float | None = Field(
+        default=None,
+        ge=0,
+        description="lower-is-better metrics (attack success rate): tuned may be higher by at most this",
+    )
     min_gain: float | None = Field(default=None, description="tuned must be better by at least this much")
     min_score: float | None = Field(
         default=None,
@@ -49,8 +54,9 @@ class GateSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_bound(self) -> GateSpec:
-        if sum(x is not None for x in (self.max_drop, self.min_gain, self.min_score)) != 1:
-            raise ValueError("a gate needs exactly one of max_drop, min_gain or min_score")
+        bounds = (self.max_drop, self.max_rise, self.min_gain, self.min_score)
+        if sum(x is not None for x in bounds) != 1:
+            raise ValueError("a gate needs exactly one of max_drop, max_rise, min_gain or min_score")
         return self
 
 
