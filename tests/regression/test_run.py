@@ -157,6 +157,24 @@ def test_watch_once_evaluates_each_checkpoint_once(tmp_path: Path, tiny_model_di
     assert "checkpoint-2" in third.output and "checkpoint-1" not in third.output
 
 
+def test_watch_evaluates_adapter_checkpoints_on_their_base(
+    tmp_path: Path, tiny_model_dir: Path, tiny_adapter_dir: Path
+) -> None:
+    import shutil
+
+    out = tmp_path / "lora-run"
+    shutil.copytree(tiny_adapter_dir, out / "checkpoint-5")
+    suite = _write(tmp_path, {**SUITE, "cases": SUITE["cases"][:1]})
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    args = ["watch", str(out), "--suite", str(suite), "--once", "--db", db, "--base", f"hf:{tiny_model_dir}"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0 and "checkpoint-5" in res.output, res.output
+    from tunegate.store import open_store
+
+    (run,) = [r for r in open_store(db).list_runs() if r["kind"] == "regress"]
+    assert run["tuned"] == f"hf:{tiny_model_dir}?adapter={(out / 'checkpoint-5').resolve()}"
+
+
 def test_pytest_plugin_collects_cases(tmp_path: Path, tiny_model_dir: Path) -> None:
     data = {**SUITE, "cases": SUITE["cases"][:2]}
     (tmp_path / "behaviour.tunegate.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
