@@ -85,4 +85,14 @@ def test_public_api() -> None:
         "choice_accuracy_norm",
         "get_metric",
         "pass_at_k",
+        "predicted_choice",
+        "predicted_choice_norm",
     }
+
+
+def test_predicted_choice_breaks_ties_to_the_first_index() -> None:
+    from tunegate.metrics import predicted_choice, predicted_choice_norm
+
+    assert predicted_choice([-2.0, -1.0, -1.0]) == 1
+    # per character: -4/4 = -1.0 ties -2/2 = -1.0; the first wins, though the raw argmax is index 1
+    assert predicted_choice_norm([-4.0, -2.0], ["abcd", "ab"]) == 0

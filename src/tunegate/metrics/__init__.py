@@ -9,7 +9,12 @@ Look a metric up with :func:`get_metric`; plugins register through the ``tunegat
 from __future__ import annotations
 
 from tunegate.metrics._base import Metric
-from tunegate.metrics._choice import choice_accuracy, choice_accuracy_norm
+from tunegate.metrics._choice import (
+    choice_accuracy,
+    choice_accuracy_norm,
+    predicted_choice,
+    predicted_choice_norm,
+)
 from tunegate.metrics._code import pass_at_k
 from tunegate.registry import Registry
 
@@ -20,6 +25,8 @@ __all__ = [
     "choice_accuracy_norm",
     "get_metric",
     "pass_at_k",
+    "predicted_choice",
+    "predicted_choice_norm",
 ]
 
 METRICS: Registry[Metric] = Registry(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["choice_accuracy", "choice_accuracy_norm"]
+__all__ = ["choice_accuracy", "choice_accuracy_norm", "predicted_choice", "predicted_choice_norm"]
 
 
 def _check(loglikelihoods: Sequence[float], gold: int) -> None:
@@ -16,23 +16,34 @@ def _check(loglikelihoods: Sequence[float], gold: int) -> None:
         raise ValueError(f"gold index {gold} is out of range for {len(loglikelihoods)} choices")
 
 
-def choice_accuracy(loglikelihoods: Sequence[float], gold: int) -> float:
-    """1.0 when the highest log-likelihood is the gold choice, else 0.0 (ties: first index wins)."""
-    _check(loglikelihoods, gold)
-    return 1.0 if int(np.argmax(np.asarray(loglikelihoods, dtype=float))) == gold else 0.0
+def predicted_choice(loglikelihoods: Sequence[float]) -> int:
+    """Index of the highest log-likelihood (ties: first index wins, as numpy's argmax)."""
+    _check(loglikelihoods, 0)
+    return int(np.argmax(np.asarray(loglikelihoods, dtype=float)))
 
 
-def choice_accuracy_norm(loglikelihoods: Sequence[float], choice_texts: Sequence[str], gold: int) -> float:
-    """Accuracy after dividing each log-likelihood by its choice's length in characters.
+def predicted_choice_norm(loglikelihoods: Sequence[float], choice_texts: Sequence[str]) -> int:
+    """Index of the highest log-likelihood per character of the choice text (lm-eval ``acc_norm``).
 
-    As lm-evaluation-harness ``acc_norm``: ``completion_len = len(choice)`` of the choice string without
-    the leading target delimiter (the space before the answer); ties go to the first index.
+    ``completion_len = len(choice)`` of the choice string without the leading target delimiter (the
+    space before the answer); ties go to the first index.
     """
-    _check(loglikelihoods, gold)
+    _check(loglikelihoods, 0)
     if len(choice_texts) != len(loglikelihoods):
         raise ValueError(f"{len(loglikelihoods)} log-likelihoods but {len(choice_texts)} choice texts")
     lengths = np.array([float(len(text)) for text in choice_texts])
     if not lengths.all():
         raise ValueError("acc_norm cannot normalise by an empty choice text")
-    normed = np.asarray(loglikelihoods, dtype=float) / lengths
-    return 1.0 if int(np.argmax(normed)) == gold else 0.0
+    return int(np.argmax(np.asarray(loglikelihoods, dtype=float) / lengths))
+
+
+def choice_accuracy(loglikelihoods: Sequence[float], gold: int) -> float:
+    """1.0 when the highest log-likelihood is the gold choice, else 0.0 (ties: first index wins)."""
+    _check(loglikelihoods, gold)
+    return 1.0 if predicted_choice(loglikelihoods) == gold else 0.0
+
+
+def choice_accuracy_norm(loglikelihoods: Sequence[float], choice_texts: Sequence[str], gold: int) -> float:
+    """Accuracy of :func:`predicted_choice_norm` (lm-evaluation-harness ``acc_norm``)."""
+    _check(loglikelihoods, gold)
+    return 1.0 if predicted_choice_norm(loglikelihoods, choice_texts) == gold else 0.0

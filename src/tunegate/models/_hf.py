@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from tunegate.models._backend import Backend
 from tunegate.models._hf_scoring import TOKENS_PER_FORWARD, build_segments, score_segments
@@ -266,7 +266,7 @@ class HFBackend(Backend):
                     new, ended_eos = new[:k], True
                     break
             text = self.tok.decode(new, skip_special_tokens=True)
-            finish = "eos" if ended_eos else "length"
+            finish: Literal["stop", "length", "eos"] = "eos" if ended_eos else "length"
             cut = _first_stop(text, r.stop)
             if cut is not None:
                 text, finish = text[:cut], "stop"

@@ -16,6 +16,7 @@ import random
 import re
 from collections.abc import Sequence
 
+from tunegate.metrics import predicted_choice, predicted_choice_norm
 from tunegate.models import LoglikelihoodRequest, LoglikelihoodResult, Request, Result
 from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task
 from tunegate.tasks._data import package_data, read_jsonl
@@ -80,9 +81,8 @@ class HellaSwag(Task):
         lls = [r.logprob for r in results if isinstance(r, LoglikelihoodResult)]
         choices = self.choices(doc.data)
         gold = int(str(doc.data["label"]))
-        acc = max(range(len(lls)), key=lambda i: (lls[i], -i))
-        norm = [ll / len(c) for ll, c in zip(lls, choices, strict=True)]
-        acc_norm = max(range(len(norm)), key=lambda i: (norm[i], -i))
+        acc = predicted_choice(lls)
+        acc_norm = predicted_choice_norm(lls, choices)
         return ItemScore(
             values={"acc": float(acc == gold), "acc_norm": float(acc_norm == gold)},
             output=f"chose {acc_norm} ({choices[acc_norm]!r}); gold {gold}",

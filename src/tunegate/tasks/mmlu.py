@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tunegate.errors import ConfigError, DataError
+from tunegate.metrics import predicted_choice
 from tunegate.models import LoglikelihoodRequest, LoglikelihoodResult, Request, Result
 from tunegate.registry import did_you_mean
 from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task
@@ -207,7 +208,7 @@ class MMLU(Task):
     def score(self, doc: Doc, results: Sequence[Result]) -> ItemScore:
         lls = [r.logprob for r in results if isinstance(r, LoglikelihoodResult)]
         gold = int(doc.data["answer"])
-        pred = max(range(len(lls)), key=lambda i: (lls[i], -i))
+        pred = predicted_choice(lls)
         return ItemScore(
             values={"acc": float(pred == gold)}, output=f"chose {LETTERS[pred]}; gold {LETTERS[gold]}"
         )

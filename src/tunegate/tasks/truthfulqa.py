@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tunegate.errors import ConfigError, DataError
+from tunegate.metrics import predicted_choice
 from tunegate.models import LoglikelihoodRequest, LoglikelihoodResult, Request, Result
 from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task
 from tunegate.tasks._data import package_data
@@ -110,7 +111,7 @@ class TruthfulQAMC1(_TruthfulQA):
         lls = [r.logprob for r in results if isinstance(r, LoglikelihoodResult)]
         answers = self.answers(doc)
         gold = next(i for i, (_, v) in enumerate(answers) if v == 1)
-        pred = max(range(len(lls)), key=lambda i: (lls[i], -i))
+        pred = predicted_choice(lls)
         return ItemScore(values={"acc": float(pred == gold)}, output=answers[pred][0])
 
 
@@ -127,7 +128,7 @@ class TruthfulQAMC2(_TruthfulQA):
         lls = [r.logprob for r in results if isinstance(r, LoglikelihoodResult)]
         answers = self.answers(doc)
         value = mc2_score(lls, [v for _, v in answers])
-        best = max(range(len(lls)), key=lambda i: (lls[i], -i))
+        best = predicted_choice(lls)
         return ItemScore(
             values={"acc": value}, output=f"p(true)={value:.3f}; most likely: {answers[best][0]}"
         )
