@@ -6,7 +6,7 @@ suite -> tasks -> (base, tuned) engines -> per-item scores -> paired estimates -
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from tunegate.compare.stats import PairedEstimate, gate_decision, holm, mcnemar_exact, paired_bootstrap
@@ -108,7 +108,7 @@ def compare_models(
         store.put_comparisons(
             run_id,
             [
-                (tc.task, m.metric, {**m.__dict__, "discordant": m.discordant})
+                (tc.task, m.metric, asdict(m))
                 for tc in result.tasks
                 for m in tc.metrics
             ],
@@ -263,6 +263,6 @@ def _verdict(
         gates=tuple(decisions),
         verdict=verdict,
         limit=config.limit,
-        engine={role: e.stats.__dict__ for role, e in engines.items()},
+        engine={role: asdict(e.stats) for role, e in engines.items()},
         warnings=tuple(warnings),
     )
