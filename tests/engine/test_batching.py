@@ -1,4 +1,5 @@
-"""Batching keeps a multiple-choice item's requests (same context) in one backend call."""
+"""Batching keeps a multiple-choice item's requests (same context) in one backend call, and documents
+sharing a prefix next to each other."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from tunegate.models import GenerateRequest, LoglikelihoodRequest
 def test_choices_of_one_context_are_never_split() -> None:
     reqs = [
         LoglikelihoodRequest(ctx, f" {choice}")
-        for ctx in ("short", "a much longer context", "mid context")
+        for ctx in ("short", "the much longer context", "mid context")
         for choice in ("a", "bb", "ccc", "dddd")
     ]
     batches = _batches(reqs, list(range(len(reqs))), size=6)
@@ -18,7 +19,16 @@ def test_choices_of_one_context_are_never_split() -> None:
         contexts = [reqs[i].context for i in batch]
         for ctx in set(contexts):
             assert contexts.count(ctx) == 4  # a context's four choices travel together
-    assert [reqs[b[0]].context for b in batches] == ["a much longer context", "mid context", "short"]
+    assert [reqs[b[0]].context for b in batches] == ["mid context", "short", "the much longer context"]
+
+
+def test_documents_sharing_a_prefix_travel_together() -> None:
+    shots = "Q: 1+1?\nA: 2\n\nQ: 2+2?\nA: 4\n\n"  # a fixed few-shot block
+    questions = [f"{shots}Q: {n}+{n}?\nA:" for n in range(3, 9)] + ["Say hi.", "Zebra?"]
+    reqs = [LoglikelihoodRequest(q, c) for q in reversed(questions) for c in (" yes", " no")]
+    batches = _batches(reqs, list(range(len(reqs))), size=12)
+    first = {reqs[i].context for i in batches[0]}
+    assert first == {q for q in questions if q.startswith(shots)}  # all six few-shot documents
 
 
 def test_a_group_larger_than_the_batch_is_its_own_batch() -> None:

@@ -1,8 +1,8 @@
 """Packed multiple-choice scoring (``tunegate.models._hf_scoring``) against the plain computation.
 
-Each shared context runs once with its choices packed after it under a 4D mask; the numbers must equal
-one plain forward pass per request (1e-4), including contexts longer than the sliding window, and must
-not depend on how requests are batched or packed.
+Shared prefixes (a document's context, a few-shot block shared across documents) run once, laid out as a
+prefix tree under a 4D mask; the numbers must equal one plain forward pass per request (1e-4), including
+contexts longer than the sliding window, and must not depend on how requests are batched or packed.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tunegate.models import LoglikelihoodRequest, Model
-from tunegate.models._hf_scoring import build_segments, pack
+from tunegate.models._hf_scoring import build_segments, pack, plan
 from tunegate.tasks import TASKS, TaskOptions
 
 LONG = (
@@ -28,6 +28,9 @@ MC = [
     *(LoglikelihoodRequest("Pick one.\nAnswer:", c) for c in (" A", " B", " C", " D")),
     # a context longer than the tiny model's sliding window (64)
     *(LoglikelihoodRequest(LONG * 2 + "And then", c) for c in (" it rained.", " they slept.")),
+    # documents sharing a long prefix (a few-shot block) across contexts: one tree
+    *(LoglikelihoodRequest(LONG * 2 + "Q: is it late?", c) for c in (" yes", " no, not yet")),
+    *(LoglikelihoodRequest(LONG * 2 + "Q: who jumped over the dog?", c) for c in (" the fox", " a cat")),
     # a lone request and an empty context
     LoglikelihoodRequest("Paris is the capital of ", "France"),
     LoglikelihoodRequest("", "hello"),
@@ -60,6 +63,25 @@ def test_packed_choices_equal_plain_forward(base, tiny_model_dir) -> None:  # ty
         want, greedy = _plain(model, base, req)
         assert res.logprob == pytest.approx(want, abs=1e-4), req
         assert res.is_greedy == greedy
+
+
+def test_the_backend_shares_prefixes_across_documents(base) -> None:  # type: ignore[no-untyped-def]
+    """The MC list's two documents after the same long prefix run that prefix once, so the equality
+    test above covers cross-document trees (and the sliding window inside them)."""
+    rows = []
+    for r in MC[10:14]:
+        ctx, cont = base._encode_pair(r.context, r.continuation)
+        rows.append((ctx + cont, len(cont)))
+    segments, _ = plan(rows)
+    assert len(segments) == 1
+    prefix = len(base._encode(LONG * 2 + "Q:"))
+    assert prefix > 64  # longer than the tiny model's sliding window
+    per_document = build_segments(rows, min_share=None)
+    assert len(per_document) == 2
+    a, b = (s.tokens for s in per_document)
+    shared = next(k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y)
+    assert shared >= prefix
+    assert len(segments[0]) == len(a) + len(b) - shared
 
 
 @pytest.mark.parametrize("budget", [1, 64, 300, 100_000])
@@ -95,15 +117,51 @@ def test_segments_run_each_context_once() -> None:
     rows = [([*ctx, 20], 1), ([*ctx, 21], 1), ([*ctx, 22, 23, 24], 3), ([2, 5, 6], 2)]
     segs = build_segments(rows)
     assert len(segs) == 2
-    shared = segs[0]
+    lone, shared = segs  # sorted by tokens: [2, 5] < [2, 10, ...]
+    assert lone.tokens == [2, 5] and lone.scored == [(3, [(0, 5), (1, 6)])]
     # context once; the 1-token choices add nothing; the 3-token choice adds its first two tokens
     assert shared.tokens == [*ctx, 22, 23]
     assert shared.positions == [0, 1, 2, 3, 4, 5]
-    assert shared.branches == [0, 0, 0, 0, 3, 3]
+    assert shared.ends == [6, 6, 6, 6, 6, 6]  # one path: every token sees all before it
     assert shared.scored == [(0, [(3, 20)]), (1, [(3, 21)]), (2, [(3, 22), (4, 23), (5, 24)])]
-    assert segs[1].tokens == [2, 5] and segs[1].scored == [(3, [(0, 5), (1, 6)])]
     with pytest.raises(ValueError):
         build_segments([([7], 1)])
+
+
+def test_prefixes_shared_across_contexts_form_a_tree() -> None:
+    header = list(range(100, 110))  # 10 tokens, >= MIN_SHARE
+    rows = [
+        ([*header, 1, 2, 40], 1),  # doc 1: one choice
+        ([*header, 1, 2, 41], 1),  # doc 1: another choice
+        ([*header, 3, 50, 51], 2),  # doc 2: a two-token choice
+        ([7, 8, 9], 1),  # shares nothing
+    ]
+    segs = build_segments(rows)
+    tree = next(s for s in segs if len(s.tokens) > 3)
+    # header once, then doc 1's tail, then doc 2's tail (the choice's first token is input)
+    assert tree.tokens == [*header, 1, 2, 3, 50]
+    assert tree.positions == [*range(10), 10, 11, 10, 11]
+    # header tokens see everything after them; doc 1's tokens stop at doc 2's start
+    assert tree.ends == [14] * 10 + [12, 12, 14, 14]
+    by_req = dict(tree.scored)
+    assert by_req[0] == [(11, 40)] and by_req[1] == [(11, 41)]
+    assert by_req[2] == [(12, 50), (13, 51)]
+    # without sharing, or below the share threshold, the two documents are separate segments
+    assert len(build_segments(rows, min_share=None)) == 3
+    assert len(build_segments(rows, min_share=11)) == 3
+    # a cap splits the tree; each piece repeats the prefix it needs
+    capped = build_segments(rows, cap=12)
+    assert sorted(len(s) for s in capped) == [2, 12, 12]
+
+
+def test_plan_shares_a_few_shot_block() -> None:
+    shots = list(range(1000, 1600))  # a 600-token few-shot block shared by 40 questions
+    rows = [([*shots, 2000 + q, 3000 + q, 4000 + c], 1) for q in range(40) for c in range(4)]
+    segments, forwards = plan(rows)
+    slots = sum(len(rows_) * max(sum(len(segments[i]) for i in r) for r in rows_) for rows_ in forwards)
+    assert slots < 600 * 3 + 40 * 2 * 2  # a handful of copies of the block, not 40
+    placed = sorted(req for s in segments for req, _ in s.scored)
+    assert placed == list(range(len(rows)))
 
 
 def test_pack_respects_the_token_budget() -> None:

@@ -2,8 +2,9 @@
 
 For each list of requests it looks every request up in the cache (the store's ``responses`` table,
 keyed by model fingerprint + canonical request), sends only the misses to the backend in batches
-sorted by length (longest first, so padding is small and memory peaks early), and writes each batch's
-results to the store the moment they arrive. A run killed at any point resumes by running again:
+(log-likelihood: ordered by context, so shared prefixes meet in one call; generation: longest first,
+so padding is small and memory peaks early), and writes each batch's results to the store the moment
+they arrive. A run killed at any point resumes by running again:
 what finished is read back, nothing is recomputed. The model is loaded only if something misses.
 """
 
@@ -125,21 +126,29 @@ class Engine:
 
 
 def _batches(requests: Sequence[Request], missing: list[int], size: int) -> list[list[int]]:
-    """Longest first; requests sharing a context stay in one batch so the backend runs it once.
+    """Requests in batches of about ``size``, ordered so the backend can share work.
 
-    Groups are requests with the same ``context`` (log-likelihood) — a multiple-choice item's choices.
-    Whole groups are packed into batches of at most ``size``; a group larger than ``size`` is a batch
-    of its own. Other kinds are singletons, so this is plain length-sorted chunking for them.
+    Log-likelihood requests with the same ``context`` (a multiple-choice item's choices) form a group
+    that is never split; groups are ordered by context, so documents sharing a prefix (a subject header,
+    a fixed few-shot block) sit in the same batch and the backend runs the prefix once. A group larger
+    than ``size`` is a batch of its own. Other kinds are singletons ordered longest first, so this is
+    plain length-sorted chunking for them (least padding in generation).
     """
     groups: dict[object, list[int]] = {}
     for i in missing:
         req = requests[i]
         key = ("ctx", req.context) if isinstance(req, LoglikelihoodRequest) else ("one", i)
         groups.setdefault(key, []).append(i)
-    ordered = sorted(groups.values(), key=lambda g: -max(requests[i].size() for i in g))
+
+    def order(item: tuple[object, list[int]]) -> tuple[int, str, int]:
+        key, group = item
+        if isinstance(key, tuple) and key[0] == "ctx":
+            return (0, str(key[1]), 0)
+        return (1, "", -max(requests[i].size() for i in group))
+
     batches: list[list[int]] = []
     current: list[int] = []
-    for group in ordered:
+    for _, group in sorted(groups.items(), key=order):
         group = sorted(group, key=lambda i: -requests[i].size())
         if current and len(current) + len(group) > size:
             batches.append(current)

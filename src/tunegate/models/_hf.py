@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from tunegate.models._backend import Backend
-from tunegate.models._hf_scoring import TOKENS_PER_FORWARD, build_segments, score_segments
+from tunegate.models._hf_scoring import TOKENS_PER_FORWARD, plan, score_segments
 from tunegate.models._requests import (
     ChatMessage,
     GenerateRequest,
@@ -137,9 +137,9 @@ class HFBackend(Backend):
     def _score_rows(self, rows: list[tuple[list[int], int]]) -> list[tuple[float, bool]]:
         """For each (input ids, n scored), sum log P of the last n tokens given what precedes them.
 
-        Rows with the same context run it once (see :mod:`tunegate.models._hf_scoring`).
+        Shared prefixes run once (see :mod:`tunegate.models._hf_scoring`).
         """
-        segments = build_segments(rows)
+        segments, forwards = plan(rows, self.tokens_per_forward)
         with self.weights.use(self.adapter) as model, self._torch.inference_mode():
             core = _core(model)
             return score_segments(
@@ -147,11 +147,11 @@ class HFBackend(Backend):
                 core.get_output_embeddings(),
                 core.config,
                 segments,
+                forwards,
                 len(rows),
                 pad_id=self.tok.pad_token_id,
                 device=self.device,
                 softcap=self.softcap,
-                budget=self.tokens_per_forward,
             )
 
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:

@@ -2,20 +2,25 @@
 
 Three things make multiple-choice scoring cheap:
 
-1. **Each shared context runs once.** Requests whose (token-level) context is identical form one
-   *segment*: ``[context, choice1[:-1], choice2[:-1], ...]``. A 4D attention mask lets every choice
-   token attend to the whole context and causally to its own choice only, and position ids restart at
-   ``len(context)`` for every choice, so each choice sees exactly what it would see alone. The sliding
-   window of local-attention layers (Gemma 3: 512) is applied on those logical positions, and models
-   with several layer types get one mask per type (``{"full_attention": ..., "sliding_attention": ...}``,
-   which the decoder uses as given). Single-token choices (MMLU's " A".." D") add no tokens at all:
-   the context runs once and the four log-probabilities are read at its last position.
+1. **Every shared prefix runs once.** The requests' input tokens are laid out as a *prefix tree*:
+   sorted, each request adds only the tokens after the longest prefix it shares with the one before
+   it. A context shared by a document's choices runs once, and so does a prefix shared *across*
+   documents -- MMLU's subject header, a fixed few-shot block (5-shot MMLU: ~6x fewer tokens than one
+   row per context). Each token attends to its ancestors in the tree and to itself only: tokens sit in
+   depth-first order, so token ``j`` sees token ``i`` exactly when ``i <= j < ends[i]`` (``ends[i]``:
+   where ``i``'s subtree stops). Position ids are the depth in the tree, so every token sees exactly
+   what it would see alone; the sliding window of local-attention layers (Gemma 3: 512) is applied on
+   those positions, and models with several layer types get one mask per type. Single-token choices
+   (MMLU's " A".." D") add no tokens: the four log-probabilities are read at the context's last token.
 2. **The output layer runs only at scored positions**, each distinct position once, in chunks of
    :data:`OUTPUT_CHUNK` positions so the vocabulary-wide logits never exceed a fixed size.
-3. **Little padding.** Segments are packed first-fit-decreasing into rows as long as the longest
-   segment still waiting (block-diagonal mask between segments of a row), and rows are grouped into
-   forward passes of at most :data:`TOKENS_PER_FORWARD` tokens (rows x row length). The batch size is
-   therefore a token budget, never found by trial allocations; memory per forward is bounded by it.
+3. **Little padding.** Trees are cut into *segments* of at most a segment cap (a tree larger than the
+   cap is split between requests; each piece repeats the prefix it needs), and segments are packed
+   first-fit-decreasing into rows (block-diagonal between segments of a row) and forward passes of at
+   most :data:`TOKENS_PER_FORWARD` tokens (rows x row length). The batch size is therefore a token
+   budget, never found by trial allocations; memory per forward is bounded by it. The segment cap and
+   row capacity are chosen by estimated work (:func:`plan`): longer rows share more and pad less but
+   attend over more keys.
 
 Numbers equal the plain one-request-at-a-time computation up to float rounding (the tests check 1e-4).
 """
@@ -26,16 +31,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["OUTPUT_CHUNK", "TOKENS_PER_FORWARD", "Segment", "build_segments", "pack", "score_segments"]
+__all__ = [
+    "OUTPUT_CHUNK",
+    "TOKENS_PER_FORWARD",
+    "Segment",
+    "build_segments",
+    "pack",
+    "plan",
+    "score_segments",
+]
 
 #: Upper bound on rows x row length of one decoder forward. On CPU throughput is flat above ~1k tokens
 #: per forward and memory grows with it; one segment longer than this still runs (alone).
 TOKENS_PER_FORWARD = 2048
 #: Row capacities tried when packing (0: as long as the longest segment); the cheapest plan is used.
 ROW_CAPACITIES = (0, 256, 384, 512, 768, 1024)
+#: Segment caps tried when cutting prefix trees (never above the forward's token budget).
+SEGMENT_CAPS = (256, 512, 1024, 2048)
+#: Requests join the tree of the one before them only when they share at least this many tokens with
+#: it (or their whole context): a shorter shared prefix saves less than it costs in packing freedom.
+MIN_SHARE = 8
 #: Row width at which attention (all of a row's keys, masked or not) costs as much as the rest of a
 #: token's forward; for Gemma 3 270M about 11.5 MFLOP/token/layer of projections and MLP vs 4 kFLOP per
-#: key, i.e. ~2800. Only used to weigh padding against longer rows.
+#: key, i.e. ~2800 (measured: SDPA is ~15% of the decoder's time in rows ~500 wide). Only used to weigh
+#: plans; on the MMLU/HellaSwag bench a quadratic model or half this width chose plans within noise.
 ATTENTION_EQUIV = 2800
 #: Scored positions sent through the output layer at once (Gemma: 262k vocabulary x 4 bytes = 1 MiB each,
 #: so 256 MiB of logits, turned into log-probabilities in place); larger chunks gain little on CPU.
@@ -44,11 +63,11 @@ OUTPUT_CHUNK = 256
 
 @dataclass
 class Segment:
-    """One context and the choices scored after it, as one packed token sequence."""
+    """A piece of a prefix tree: tokens in depth-first order and the requests scored from them."""
 
     tokens: list[int] = field(default_factory=list)
-    positions: list[int] = field(default_factory=list)
-    branches: list[int] = field(default_factory=list)  # 0: context; k: the k-th choice
+    positions: list[int] = field(default_factory=list)  # depth in the tree = position id
+    ends: list[int] = field(default_factory=list)  # token j sees token i iff i <= j < ends[i]
     # per request: (request index, [(segment index of the predicting token, target id), ...])
     scored: list[tuple[int, list[tuple[int, int]]]] = field(default_factory=list)
 
@@ -56,30 +75,58 @@ class Segment:
         return len(self.tokens)
 
 
-def build_segments(rows: Sequence[tuple[list[int], int]]) -> list[Segment]:
-    """Group rows ``(ids, n)`` -- score the last ``n`` of ``ids`` given the rest -- by their context.
+def _common(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    k = 0
+    while k < n and a[k] == b[k]:
+        k += 1
+    return k
 
-    Each row needs ``len(ids) > n``: the token before the first scored one must exist.
+
+def build_segments(
+    rows: Sequence[tuple[list[int], int]], cap: int | None = None, min_share: int | None = MIN_SHARE
+) -> list[Segment]:
+    """Lay rows ``(ids, n)`` -- score the last ``n`` of ``ids`` given the rest -- out as prefix trees.
+
+    Requests sharing their whole context always share a segment. Others join the previous request's
+    segment when they share at least ``min_share`` tokens with it (``None``: never) and the segment stays
+    within ``cap`` tokens (``None``: no cap). Each row needs ``len(ids) > n``: the token before the first
+    scored one must exist.
     """
-    groups: dict[tuple[int, ...], Segment] = {}
-    for i, (ids, n) in enumerate(rows):
+    for ids, n in rows:
         if n < 1 or len(ids) <= n:
             raise ValueError("each scored row needs at least one token before its scored tokens")
-        ctx, cont = tuple(ids[:-n]), ids[-n:]
-        seg = groups.get(ctx)
-        if seg is None:
-            seg = groups[ctx] = Segment(list(ctx), list(range(len(ctx))), [0] * len(ctx))
-        branch = len(seg.scored) + 1
-        m = len(ctx)
-        # The last context token predicts cont[0]; cont[k] (k < n-1), at position m+k, predicts cont[k+1].
-        pairs = [(m - 1, cont[0])]
-        for k in range(n - 1):
-            pairs.append((len(seg.tokens), cont[k + 1]))
-            seg.tokens.append(cont[k])
-            seg.positions.append(m + k)
-            seg.branches.append(branch)
-        seg.scored.append((i, pairs))
-    return list(groups.values())
+    inputs = [ids[:-1] for ids, _ in rows]
+    order = sorted(range(len(rows)), key=lambda i: inputs[i])
+    segments: list[Segment] = []
+    seg: Segment | None = None
+    path: list[int] = []  # segment index of each token on the previous request's path
+    prev: list[int] = []
+    for i in order:
+        ids, n = rows[i]
+        inp, ctx_len = inputs[i], len(ids) - n
+        shared = _common(prev, inp) if seg is not None else 0
+        whole_context = seg is not None and shared >= ctx_len
+        fits = cap is None or (seg is not None and len(seg) + len(inp) - shared <= cap)
+        joins = whole_context or (min_share is not None and shared >= min_share and fits)
+        if seg is None or not joins:
+            seg = Segment()
+            segments.append(seg)
+            path, shared = [], 0
+        for j in path[shared:]:  # leaving these tokens' subtrees
+            seg.ends[j] = len(seg.tokens)
+        del path[shared:]
+        for d in range(shared, len(inp)):
+            path.append(len(seg.tokens))
+            seg.tokens.append(inp[d])
+            seg.positions.append(d)
+            seg.ends.append(-1)
+        # the token at depth j-1 predicts ids[j]
+        seg.scored.append((i, [(path[j - 1], ids[j]) for j in range(ctx_len, len(ids))]))
+        prev = inp
+    for seg in segments:  # tokens still on a path when their segment ended see to its end
+        seg.ends = [len(seg.tokens) if e < 0 else e for e in seg.ends]
+    return segments
 
 
 def _pack_at(lengths: Sequence[int], order: list[int], cap_floor: int, budget: int) -> list[list[list[int]]]:
@@ -131,18 +178,34 @@ def pack(lengths: Sequence[int], budget: int = TOKENS_PER_FORWARD) -> list[list[
     return min(plans, key=lambda f: _cost(lengths, f))
 
 
-def _masks(torch: Any, seg_ids: Any, pos: Any, branch: Any, sliding_window: int | None) -> tuple[Any, Any]:
-    """Boolean (rows, 1, L, L) masks: full attention, and with the sliding window (None if no window)."""
-    same = seg_ids[:, :, None] == seg_ids[:, None, :]
-    causal = pos[:, None, :] <= pos[:, :, None]
-    kb, qb = branch[:, None, :], branch[:, :, None]
-    visible = same & causal & ((kb == 0) | (kb == qb)) & (seg_ids[:, :, None] >= 0)
-    eye = torch.eye(seg_ids.shape[1], dtype=torch.bool, device=seg_ids.device)[None]
-    full = visible | eye  # padding attends to itself only, so no row is empty (no NaN)
+def plan(
+    rows: Sequence[tuple[list[int], int]], budget: int = TOKENS_PER_FORWARD
+) -> tuple[list[Segment], list[list[list[int]]]]:
+    """Segments and forward passes for ``rows`` (see :func:`build_segments`), the cheapest of the
+    segment caps in :data:`SEGMENT_CAPS` and of not sharing across contexts at all."""
+    candidates = [build_segments(rows, None, None)]
+    if len(build_segments(rows, None, MIN_SHARE)) < len(candidates[0]):  # some prefix is worth sharing
+        caps = sorted({max(1, min(c, budget)) for c in SEGMENT_CAPS})
+        candidates += [build_segments(rows, cap, MIN_SHARE) for cap in caps]
+    best: tuple[float, list[Segment], list[list[list[int]]]] | None = None
+    for segments in candidates:
+        lengths = [len(s) for s in segments]
+        forwards = pack(lengths, budget)
+        cost = _cost(lengths, forwards)
+        if best is None or cost < best[0]:
+            best = (cost, segments, forwards)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _masks(torch: Any, ends: Any, pos: Any, sliding_window: int | None) -> tuple[Any, Any]:
+    """Boolean (rows, 1, L, L) masks -- full attention, and with the sliding window (None if no
+    window) -- from the tree layout: query q sees key k iff k <= q < ends[k]."""
+    idx = torch.arange(ends.shape[1], device=ends.device)
+    full = (idx[None, None, :] <= idx[None, :, None]) & (idx[None, :, None] < ends[:, None, :])
     sliding = None
     if sliding_window:
-        near = (pos[:, :, None] - pos[:, None, :]) < sliding_window
-        sliding = (visible & near) | eye
+        sliding = full & ((pos[:, :, None] - pos[:, None, :]) < sliding_window)
     return full[:, None], (sliding[:, None] if sliding is not None else None)
 
 
@@ -151,14 +214,15 @@ def score_segments(
     output_layer: Any,
     config: Any,
     segments: Sequence[Segment],
+    forwards: Sequence[Sequence[Sequence[int]]],
     n_requests: int,
     *,
     pad_id: int,
     device: Any,
     softcap: float | None = None,
-    budget: int = TOKENS_PER_FORWARD,
 ) -> list[tuple[float, bool]]:
-    """(sum of log P, all tokens greedy) per request index, running ``decoder`` on packed segments."""
+    """(sum of log P, all tokens greedy) per request index, running ``decoder`` on the packed
+    ``forwards`` (lists of rows of segment indices, from :func:`plan` or :func:`pack`)."""
     import torch
 
     layer_types = list(getattr(config, "layer_types", None) or [])
@@ -170,13 +234,12 @@ def score_segments(
 
     logp_of: list[list[float]] = [[] for _ in range(n_requests)]
     greedy_of: list[bool] = [True] * n_requests
-    for rows in pack([len(s) for s in segments], budget):
+    for rows in forwards:
         width = max(sum(len(segments[i]) for i in row) for row in rows)
         shape = (len(rows), width)
         ids = torch.full(shape, pad_id, dtype=torch.long)
         pos = torch.zeros(shape, dtype=torch.long)
-        branch = torch.zeros(shape, dtype=torch.long)
-        seg_ids = torch.full(shape, -1, dtype=torch.long)
+        ends = torch.arange(1, width + 1, dtype=torch.long).repeat(len(rows), 1)  # padding: itself only
         # (flat index into rows x width, target, request) for every scored token
         flat, targets, owners = [], [], []
         for r, row in enumerate(rows):
@@ -186,16 +249,15 @@ def score_segments(
                 end = start + len(s)
                 ids[r, start:end] = torch.tensor(s.tokens)
                 pos[r, start:end] = torch.tensor(s.positions)
-                branch[r, start:end] = torch.tensor(s.branches)
-                seg_ids[r, start:end] = i
+                ends[r, start:end] = torch.tensor(s.ends) + start
                 for req, pairs in s.scored:
                     for j, t in pairs:
                         flat.append(r * width + start + j)
                         targets.append(t)
                         owners.append(req)
                 start = end
-        ids, pos, branch, seg_ids = (x.to(device) for x in (ids, pos, branch, seg_ids))
-        full, sliding = _masks(torch, seg_ids, pos, branch, window)
+        ids, pos, ends = (x.to(device) for x in (ids, pos, ends))
+        full, sliding = _masks(torch, ends, pos, window)
         if layer_types:
             mask: Any = {
                 t: (sliding if t == "sliding_attention" and sliding is not None else full)

@@ -107,11 +107,7 @@ def compare_models(
         store.put_scores(run_id, score_rows)
         store.put_comparisons(
             run_id,
-            [
-                (tc.task, m.metric, asdict(m))
-                for tc in result.tasks
-                for m in tc.metrics
-            ],
+            [(tc.task, m.metric, asdict(m)) for tc in result.tasks for m in tc.metrics],
         )
         status = "completed"
         return result
