@@ -1,6 +1,6 @@
 """tunegate vs lm-evaluation-harness on the same model and the same items, whole-process.
 
-    .venv/bin/python bench/lm_eval_compare.py [--workloads hs0,hs10,mmlu] [--skip-lmeval] [--repeat N]
+    .venv/bin/python bench/lm_eval_compare.py [--workloads hs0,hs10,mmlu,mmlu5] [--skip-lmeval] [--repeat N]
 
 Workloads (model: builtin:gemma-3-270m, fp32, CPU):
 
@@ -9,18 +9,21 @@ Workloads (model: builtin:gemma-3-270m, fp32, CPU):
   the same 10 for every item -- lm-eval's ``first_n`` sampler over a local file -- and tunegate's
   contexts are built the same way (``"\\n\\n".join(shot query + " " + gold ending) + "\\n\\n" + query``)
 - ``mmlu``: 100 MMLU test questions, 0-shot (``TaskOptions(limit=100)`` of tunegate's ``mmlu``)
+- ``mmlu5``: the 89 shipped abstract_algebra test questions, 5-shot (the subject's 5 dev rows, as
+  lm-eval's ``mmlu_abstract_algebra``); not among issue 3's workloads, it shows what running the shared
+  few-shot block once buys
 
 Each tool runs in its own subprocess per workload under ``/usr/bin/time`` (wall seconds, peak RSS).
 lm-eval 0.4.13 runs from ``bench/.venv-lmeval`` (see bench/README.md) with the HF backend on the
 converted model folder, dtype float32, batch 8, offline, on the task YAMLs in ``bench/lm_eval_tasks``
 (local JSONL written here). tunegate's side builds the same requests (and checks that, for hs0 and
-mmlu, they are exactly what tunegate's own tasks produce), orders them the way the recommended engine
-change would (by context, a document's requests never split across calls), and calls the backend in
-calls of ``default_batch_size`` requests.
+mmlu/mmlu5, they are exactly what tunegate's own tasks produce) and runs them through tunegate's engine
+on a fresh throwaway store.
 
-Also printed: tunegate's in-process scoring time against the floor (one forward over the unique tokens
--- each context once plus the choices' tokens -- in full rows with no padding, plus the output layer at
-the distinct scored positions), and greedy generation tokens/s at batch 1 and at the backend's
+Also printed: tunegate's in-process scoring time against two floors, each one forward over unique
+tokens in full rows with no padding plus the output layer at the distinct scored positions -- *each
+context once* (the contexts plus the choices' tokens) and *each shared prefix once* (the prefix tree of
+all requests, across documents) -- and greedy generation tokens/s at batch 1 and at the backend's
 generation batch size.
 """
 
@@ -45,8 +48,11 @@ WORKLOADS = {  # name -> (lm-eval task, items, shots)
     "hs0": ("tg_hellaswag", 200, 0),
     "hs10": ("tg_hellaswag10", 50, 10),
     "mmlu": ("tg_mmlu", 100, 0),
+    "mmlu5": ("tg_mmlu5", 89, 5),
 }
-GOALS = {"hs0": 2.5, "hs10": 3.0, "mmlu": 2.5}
+#: speed-up goals (issue 3); mmlu5 has none -- it shows what sharing the few-shot block buys
+GOALS: dict[str, float | None] = {"hs0": 2.5, "hs10": 3.0, "mmlu": 2.5, "mmlu5": None}
+MMLU5_SUBJECT = "abstract_algebra"
 
 
 # -- data -------------------------------------------------------------------------------------------
@@ -75,6 +81,16 @@ def _mmlu_rows() -> list[dict]:
     ]
 
 
+def _mmlu5_rows() -> tuple[list[dict], list[dict]]:
+    from tunegate.tasks import TASKS, TaskOptions
+    from tunegate.tasks.mmlu import _dev_rows
+
+    task = TASKS.get("mmlu")(TaskOptions(extra={"subjects": [MMLU5_SUBJECT]}))
+    keys = ("subject", "question", "choices", "answer")
+    test = [{"id": d.id, **{k: d.data[k] for k in keys}} for d in task.docs()]
+    return test, [{k: r[k] for k in keys} for r in _dev_rows(MMLU5_SUBJECT)]
+
+
 def write_data() -> None:
     DATA.mkdir(parents=True, exist_ok=True)
     hs = _hellaswag_rows()
@@ -83,6 +99,8 @@ def write_data() -> None:
         "hellaswag_50.jsonl": hs[:50],
         "hellaswag_shots.jsonl": hs[-10:],
         "mmlu_100.jsonl": _mmlu_rows(),
+        "mmlu5_test.jsonl": _mmlu5_rows()[0],
+        "mmlu5_dev.jsonl": _mmlu5_rows()[1],
     }
     for name, rows in files.items():
         with open(DATA / name, "w") as f:
@@ -95,17 +113,22 @@ def _read(name: str) -> list[dict]:
 
 def build_requests(workload: str) -> tuple[list[dict], list[list[tuple[str, str]]]]:
     """Docs and, per doc, its (context, continuation) pairs -- lm-eval's multiple_choice format."""
-    if workload == "mmlu":
-        docs = _read("mmlu_100.jsonl")
+    if workload in ("mmlu", "mmlu5"):
+
+        def question(r: dict) -> str:
+            c = r["choices"]
+            return f"{r['question'].strip()}\nA. {c[0]}\nB. {c[1]}\nC. {c[2]}\nD. {c[3]}\nAnswer:"
+
+        docs = _read("mmlu_100.jsonl" if workload == "mmlu" else "mmlu5_test.jsonl")
+        shots = (
+            ""
+            if workload == "mmlu"
+            else "".join(f"{question(s)} {'ABCD'[s['answer']]}\n\n" for s in _read("mmlu5_dev.jsonl"))
+        )
         out = []
         for r in docs:
-            c = r["choices"]
-            ctx = (
-                f"The following are multiple choice questions (with answers) about "
-                f"{r['subject'].replace('_', ' ')}.\n\n{r['question'].strip()}\n"
-                f"A. {c[0]}\nB. {c[1]}\nC. {c[2]}\nD. {c[3]}\nAnswer:"
-            )
-            out.append([(ctx, f" {x}") for x in "ABCD"])
+            header = f"The following are multiple choice questions (with answers) about {r['subject'].replace('_', ' ')}.\n\n"
+            out.append([(header + shots + question(r), f" {x}") for x in "ABCD"])
         return docs, out
     docs = _read("hellaswag_200.jsonl" if workload == "hs0" else "hellaswag_50.jsonl")
     prefix = ""
@@ -121,7 +144,10 @@ def _check_same_as_tunegate_tasks(workload: str, reqs: list[list[tuple[str, str]
 
     if workload == "hs10":
         return
-    task = TASKS.get("hellaswag" if workload == "hs0" else "mmlu")(TaskOptions(limit=len(reqs)))
+    if workload == "mmlu5":
+        task = TASKS.get("mmlu")(TaskOptions(shots=5, extra={"subjects": [MMLU5_SUBJECT]}))
+    else:
+        task = TASKS.get("hellaswag" if workload == "hs0" else "mmlu")(TaskOptions(limit=len(reqs)))
     ours = [[(r.context, r.continuation) for r in task.requests(d)] for d in task.docs()]
     assert ours == reqs, f"{workload}: tunegate's task requests differ from the lm-eval format"
 
@@ -129,9 +155,9 @@ def _check_same_as_tunegate_tasks(workload: str, reqs: list[list[tuple[str, str]
 def _accuracy(workload: str, docs: list[dict], lls: list[list[float]]) -> dict[str, float]:
     acc, norm = [], []
     for d, ll in zip(docs, lls, strict=True):
-        gold = d["answer"] if workload == "mmlu" else d["label"]
+        gold = d["answer"] if workload.startswith("mmlu") else d["label"]
         acc.append(max(range(len(ll)), key=lambda i: (ll[i], -i)) == gold)
-        if workload != "mmlu":
+        if not workload.startswith("mmlu"):
             n = [x / len(c) for x, c in zip(ll, d["choices"], strict=True)]
             norm.append(max(range(len(n)), key=lambda i: (n[i], -i)) == gold)
     out = {"acc": sum(acc) / len(acc)}
@@ -335,7 +361,7 @@ def run_tunegate(workload: str, outdir: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--workloads", default="hs0,hs10,mmlu")
+    ap.add_argument("--workloads", default="hs0,hs10,mmlu,mmlu5")
     ap.add_argument("--skip-lmeval", action="store_true")
     ap.add_argument("--repeat", type=int, default=1, help="tunegate runs per workload (the best is kept)")
     ap.add_argument("--no-extras", action="store_true", help="skip the floor and generation measurements")
@@ -391,6 +417,8 @@ def main() -> None:
             flush=True,
         )
         speed, mem = lm["wall"] / tg["wall"], tg["rss"] / lm["rss"]
+        goal = GOALS[w]
+        verdict = "no goal" if goal is None else f"goal >= {goal}x: {'met' if speed >= goal else 'NOT met'}"
         same = tg.get("acc") == lm["acc"] and tg.get("acc_norm") == lm.get("acc_norm")
         dmax = max(
             abs(x - y)
@@ -398,7 +426,7 @@ def main() -> None:
             for x, y in zip(a_, b_, strict=True)
         )
         print(
-            f"ratio    : {speed:.2f}x faster (goal >= {GOALS[w]}x: {'met' if speed >= GOALS[w] else 'NOT met'}),"
+            f"ratio    : {speed:.2f}x faster ({verdict}),"
             f" memory {mem:.2f} of lm-eval's (goal <= 0.5: {'met' if mem <= 0.5 else 'NOT met'}),"
             f" accuracy identical: {same}, max |d loglik| per choice {dmax:.2e}",
             flush=True,

@@ -19,7 +19,8 @@ def test_choices_of_one_context_are_never_split() -> None:
         contexts = [reqs[i].context for i in batch]
         for ctx in set(contexts):
             assert contexts.count(ctx) == 4  # a context's four choices travel together
-    assert [reqs[b[0]].context for b in batches] == ["mid context", "short", "the much longer context"]
+    # unrelated documents go longest first (similar lengths meet: little padding)
+    assert [reqs[b[0]].context for b in batches] == ["the much longer context", "mid context", "short"]
 
 
 def test_documents_sharing_a_prefix_travel_together() -> None:
@@ -29,6 +30,9 @@ def test_documents_sharing_a_prefix_travel_together() -> None:
     batches = _batches(reqs, list(range(len(reqs))), size=12)
     first = {reqs[i].context for i in batches[0]}
     assert first == {q for q in questions if q.startswith(shots)}  # all six few-shot documents
+    assert [reqs[i].context for i in batches[0]] == sorted(reqs[i].context for i in batches[0])
+    # the family (longest member first among families) goes before the shorter unrelated contexts
+    assert {reqs[i].context for i in batches[1]} == {"Say hi.", "Zebra?"}
 
 
 def test_a_group_larger_than_the_batch_is_its_own_batch() -> None:

@@ -183,8 +183,8 @@ def test_a_different_model_does_not_hit_the_base_cache(
 
 
 @pytest.mark.parametrize("kind", ["loglikelihood", "generate"])
-def test_batches_are_ordered_for_sharing(kind: str, base_spec: str, sqlite_store: Store) -> None:
-    """Generation: longest first (least padding); log-likelihood: by context (shared prefixes together)."""
+def test_batches_are_sorted_longest_first(kind: str, base_spec: str, sqlite_store: Store) -> None:
+    """Unrelated requests (no shared prefix) go longest first, for either kind."""
     reqs = LL if kind == "loglikelihood" else GEN
     size = 3 if kind == "loglikelihood" else 2
     model = Model(base_spec)
@@ -195,14 +195,9 @@ def test_batches_are_ordered_for_sharing(kind: str, base_spec: str, sqlite_store
     n = len(reqs)
     assert [len(b) for b in calls] == [size] * (n // size) + ([n % size] if n % size else [])
     assert eng.stats.backend_calls == len(calls)
-    if kind == "generate":
-        lengths = [r.size() for b in calls for r in b]
-        assert lengths == sorted((r.size() for r in reqs), reverse=True)
-        assert lengths != [r.size() for r in reqs]  # the input order was not already sorted
-    else:
-        contexts = [r.context for b in calls for r in b]
-        assert contexts == sorted(r.context for r in reqs)
-        assert contexts != [r.context for r in reqs]
+    lengths = [r.size() for b in calls for r in b]
+    assert lengths == sorted((r.size() for r in reqs), reverse=True)
+    assert lengths != [r.size() for r in reqs]  # the input order was not already sorted
     assert sorted((r for b in calls for r in b), key=repr) == sorted(reqs, key=repr)
 
 

@@ -56,3 +56,41 @@ def test_greedy_answer(gemma) -> None:  # type: ignore[no-untyped-def]
     )
     assert res[0].text.strip() == "Paris"
     assert res[0].finish == "stop"
+
+
+def test_fast_tokenizer_equals_autotokenizer(gemma) -> None:  # type: ignore[no-untyped-def]
+    """The converted folder's tokenizer is read straight from tokenizer.json (1 s, not 3 s); it must give
+    AutoTokenizer's ids on every shipped dataset's prompts, the same special tokens and decoding."""
+    import dataclasses
+    from pathlib import Path
+
+    from transformers import AutoTokenizer
+
+    from tunegate.models._hf_loaders import converted_tokenizer
+
+    folder = Path(gemma.weights.model.name_or_path)
+    fast, auto = converted_tokenizer(folder), AutoTokenizer.from_pretrained(folder)
+    assert gemma.tok.__class__ is fast.__class__  # the backend uses the fast path
+    texts = ["", " A", "  two spaces\t\ttab\n\n", "émoji 🤖 日本語 <bos> <eos>"]
+    for name, shots in (("hellaswag", 0), ("mmlu", 5), ("triviaqa", 0), ("truthfulqa_mc2", 0), ("gsm8k", 0)):
+        task = TASKS.get(name)(TaskOptions(limit=60, shots=shots))
+        for doc in task.docs():
+            for req in task.requests(doc):
+                fields = [v for v in dataclasses.asdict(req).values() if isinstance(v, str)]
+                texts.append("".join(fields))
+    assert len(texts) > 500 and sum(len(t) > 100 for t in texts) > 400
+    for text in texts:
+        for special in (False, True):
+            ids = auto(text, add_special_tokens=special)["input_ids"]
+            assert fast(text, add_special_tokens=special)["input_ids"] == ids, text
+        assert fast.decode(ids, skip_special_tokens=True) == auto.decode(ids, skip_special_tokens=True)
+    for attr in (
+        "bos_token_id",
+        "eos_token_id",
+        "pad_token_id",
+        "unk_token_id",
+        "all_special_ids",
+        "chat_template",
+    ):
+        assert getattr(fast, attr) == getattr(auto, attr), attr
+    assert fast.padding_side == "left" and len(fast) == len(auto)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tunegate.models import LoglikelihoodRequest, Model
-from tunegate.models._hf_scoring import build_segments, pack, plan
+from tunegate.models._hf_scoring import _is_argmax, build_segments, pack, plan
 from tunegate.tasks import TASKS, TaskOptions
 
 LONG = (
@@ -189,3 +189,16 @@ def test_gemma_hellaswag_same_at_batch_1_and_default_batch() -> None:
         assert (
             task.score(d, one[4 * k : 4 * k + 4]).values == task.score(d, batched[4 * k : 4 * k + 4]).values
         )
+
+
+def test_greedy_test_equals_argmax_with_ties() -> None:
+    """``is_greedy`` is ``argmax == target`` (first index wins a tie), also on the cheap amax path."""
+    g = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        logp = torch.randint(0, 6, (8, 50), generator=g).float()  # small integers: many ties
+        rows = torch.randint(0, 8, (12,), generator=g)
+        targets = torch.randint(0, 50, (12,), generator=g)
+        targets[:4] = logp[rows[:4]].argmax(-1)  # some targets at the maximum
+        targets[4:6] = (logp[rows[4:6]] == logp[rows[4:6]].amax(-1, keepdim=True)).int().cumsum(-1).argmax(-1)
+        want = logp[rows].argmax(-1) == targets
+        assert torch.equal(_is_argmax(torch, logp, rows, targets, logp[rows, targets]), want)

@@ -125,30 +125,42 @@ class Engine:
             self.progress.advance(handle, len(batch))
 
 
+#: Log-likelihood contexts sharing at least this many leading characters (~8 tokens) are one *family*:
+#: they travel together so the backend can run their common prefix once.
+FAMILY_PREFIX_CHARS = 32
+
+
 def _batches(requests: Sequence[Request], missing: list[int], size: int) -> list[list[int]]:
-    """Requests in batches of about ``size``, ordered so the backend can share work.
+    """Requests in batches of about ``size``, ordered so the backend wastes little work.
 
     Log-likelihood requests with the same ``context`` (a multiple-choice item's choices) form a group
-    that is never split; groups are ordered by context, so documents sharing a prefix (a subject header,
-    a fixed few-shot block) sit in the same batch and the backend runs the prefix once. A group larger
-    than ``size`` is a batch of its own. Other kinds are singletons ordered longest first, so this is
-    plain length-sorted chunking for them (least padding in generation).
+    that is never split. Groups whose contexts share a prefix (a subject header, a fixed few-shot
+    block; :data:`FAMILY_PREFIX_CHARS`) form a family, kept together in context order, so the backend
+    runs the prefix once. Families go longest first, so unrelated documents of similar length meet
+    (little padding, narrow rows). A group larger than ``size`` is a batch of its own. Other kinds are
+    singletons, longest first: plain length-sorted chunking (least padding in generation).
     """
-    groups: dict[object, list[int]] = {}
+    by_context: dict[str, list[int]] = {}
+    families: list[list[list[int]]] = []  # lists of groups
     for i in missing:
         req = requests[i]
-        key = ("ctx", req.context) if isinstance(req, LoglikelihoodRequest) else ("one", i)
-        groups.setdefault(key, []).append(i)
-
-    def order(item: tuple[object, list[int]]) -> tuple[int, str, int]:
-        key, group = item
-        if isinstance(key, tuple) and key[0] == "ctx":
-            return (0, str(key[1]), 0)
-        return (1, "", -max(requests[i].size() for i in group))
+        if isinstance(req, LoglikelihoodRequest):
+            by_context.setdefault(req.context, []).append(i)
+        else:
+            families.append([[i]])
+    previous: str | None = None
+    for context in sorted(by_context):
+        n = FAMILY_PREFIX_CHARS
+        if previous is not None and len(context) >= n and previous[:n] == context[:n]:
+            families[-1].append(by_context[context])
+        else:
+            families.append([by_context[context]])
+        previous = context
+    families.sort(key=lambda fam: -max(requests[i].size() for g in fam for i in g))
 
     batches: list[list[int]] = []
     current: list[int] = []
-    for _, group in sorted(groups.items(), key=order):
+    for group in (g for fam in families for g in fam):
         group = sorted(group, key=lambda i: -requests[i].size())
         if current and len(current) + len(group) > size:
             batches.append(current)

@@ -58,7 +58,7 @@ MIN_SHARE = 8
 ATTENTION_EQUIV = 2800
 #: Scored positions sent through the output layer at once (Gemma: 262k vocabulary x 4 bytes = 1 MiB each,
 #: so 256 MiB of logits, turned into log-probabilities in place); larger chunks gain little on CPU.
-OUTPUT_CHUNK = 256
+OUTPUT_CHUNK = 128
 
 
 @dataclass
@@ -209,6 +209,18 @@ def _masks(torch: Any, ends: Any, pos: Any, sliding_window: int | None) -> tuple
     return full[:, None], (sliding[:, None] if sliding is not None else None)
 
 
+def _is_argmax(torch: Any, logp: Any, rows: Any, targets: Any, target_lp: Any) -> Any:
+    """``logp[rows].argmax(-1) == targets`` -- the greedy test of the plain computation (first index
+    wins a tie) -- at a fifth of the cost: ``amax`` over the vocabulary, and ``argmax`` only for the
+    rows whose target reaches the maximum."""
+    best = logp.amax(dim=-1)[rows]
+    out = target_lp >= best
+    hit = out.nonzero()[:, 0]
+    if len(hit):
+        out[hit] = logp[rows[hit]].argmax(dim=-1) == targets[hit]
+    return out
+
+
 def score_segments(
     decoder: Any,
     output_layer: Any,
@@ -281,14 +293,12 @@ def score_segments(
             logits = output_layer(picked[a : a + OUTPUT_CHUNK]).float()
             if softcap:
                 logits = torch.tanh(logits / softcap) * softcap
-            # log_softmax, not logits - logsumexp: torch's CPU logsumexp is off by ~1e-5 per token here;
-            # greedy = argmax of the log-probabilities, as the plain computation (and lm-eval) takes it
+            # log_softmax, not logits - logsumexp: torch's CPU logsumexp is off by ~1e-5 per token here
             torch.log_softmax(logits, dim=-1, out=logits)  # in place: one vocabulary-wide buffer per chunk
-            best = logits.argmax(dim=-1)
             sel = ((row_of >= a) & (row_of < a + OUTPUT_CHUNK)).nonzero()[:, 0]
             local = row_of[sel] - a
             tok_lp[sel] = logits[local, tgt[sel]]
-            is_max[sel] = best[local] == tgt[sel]
+            is_max[sel] = _is_argmax(torch, logits, local, tgt[sel], tok_lp[sel])
         for req, lp, g in zip(owners, tok_lp.tolist(), is_max.tolist(), strict=True):
             logp_of[req].append(lp)
             greedy_of[req] = greedy_of[req] and g
