@@ -65,6 +65,24 @@ def test_packed_choices_equal_plain_forward(base, tiny_model_dir) -> None:  # ty
         assert res.is_greedy == greedy
 
 
+@pytest.mark.parametrize("impl", ["sdpa", "eager"])
+def test_packed_scoring_under_each_attention_implementation(impl, tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
+    """The 4D masks are additive floats, which sdpa and eager attention both take as given."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tunegate.models._hf import HFBackend, SharedWeights
+
+    model = AutoModelForCausalLM.from_pretrained(
+        tiny_model_dir, dtype=torch.float32, attn_implementation=impl
+    )
+    backend = HFBackend(
+        SharedWeights(model=model.eval(), tokenizer=AutoTokenizer.from_pretrained(tiny_model_dir))
+    )
+    assert model.config._attn_implementation == impl
+    for req, res in zip(MC, backend.loglikelihood(MC), strict=True):
+        assert res.logprob == pytest.approx(_plain(model, backend, req)[0], abs=1e-4), req
+
+
 def test_the_backend_shares_prefixes_across_documents(base) -> None:  # type: ignore[no-untyped-def]
     """The MC list's two documents after the same long prefix run that prefix once, so the equality
     test above covers cross-document trees (and the sliding window inside them)."""
