@@ -119,7 +119,7 @@ def converted_tokenizer(folder: Path) -> Any:
     config = json.loads((folder / "tokenizer_config.json").read_text())
     names = ("bos_token", "eos_token", "unk_token", "pad_token", "mask_token")
     special = {k: config[k] for k in names if isinstance(config.get(k), str)}
-    tok = PreTrainedTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), **special)
+    tok = PreTrainedTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), **special)  # type: ignore[no-untyped-call]
     tok.padding_side = config.get("padding_side", "left")  # decoder-only: prompts end at one column
     template = folder / "chat_template.jinja"
     if template.is_file():
