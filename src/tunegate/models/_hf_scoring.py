@@ -221,13 +221,14 @@ def _additive(torch: Any, mask: Any, dtype: Any) -> Any:
 
 def _is_argmax(torch: Any, logp: Any, rows: Any, targets: Any, target_lp: Any) -> Any:
     """``logp[rows].argmax(-1) == targets`` -- the greedy test of the plain computation (first index
-    wins a tie) -- at a fifth of the cost: ``amax`` over the vocabulary, and ``argmax`` only for the
-    rows whose target reaches the maximum."""
-    best = logp.amax(dim=-1)[rows]
-    out = target_lp >= best
-    hit = out.nonzero()[:, 0]
-    if len(hit):
-        out[hit] = logp[rows[hit]].argmax(dim=-1) == targets[hit]
+    wins a tie) -- without a full argmax: ``amax`` over the vocabulary (5x cheaper on CPU), then, where
+    the target reaches the maximum, a scan of the row before the target for an earlier tie."""
+    best = logp.amax(dim=-1)
+    out = target_lp >= best[rows]
+    hits = out.nonzero()[:, 0].tolist()
+    for k, r, t in zip(hits, rows[hits].tolist(), targets[hits].tolist(), strict=True):
+        if t and bool((logp[r, :t] == best[r]).any()):
+            out[k] = False
     return out
 
 
