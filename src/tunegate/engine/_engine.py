@@ -2,9 +2,9 @@
 
 For each list of requests it looks every request up in the cache (the store's ``responses`` table,
 keyed by model fingerprint + canonical request), sends only the misses to the backend in batches
-(log-likelihood: ordered by context, so shared prefixes meet in one call; generation: longest first,
-so padding is small and memory peaks early), and writes each batch's results to the store the moment
-they arrive. A run killed at any point resumes by running again:
+(log-likelihood: documents sharing a prefix together, so the backend runs it once; otherwise, and for
+generation, longest first, so padding is small and memory peaks early), and writes each batch's
+results to the store the moment they arrive. A run killed at any point resumes by running again:
 what finished is read back, nothing is recomputed. The model is loaded only if something misses.
 """
 
