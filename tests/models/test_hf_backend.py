@@ -38,11 +38,6 @@ def _plain_loglikelihood(model, tok, context: str, continuation: str) -> tuple[f
     return total, greedy
 
 
-@pytest.fixture()
-def base(tiny_model_dir):  # type: ignore[no-untyped-def]
-    return Model(f"hf:{tiny_model_dir}").backend
-
-
 def test_loglikelihood_equals_full_forward(base, tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

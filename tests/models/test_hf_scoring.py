@@ -49,11 +49,6 @@ def _plain(model, backend, req):  # type: ignore[no-untyped-def]
     )
 
 
-@pytest.fixture()
-def base(tiny_model_dir):  # type: ignore[no-untyped-def]
-    return Model(f"hf:{tiny_model_dir}").backend
-
-
 def test_packed_choices_equal_plain_forward(base, tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
     from transformers import AutoModelForCausalLM
 
