@@ -54,7 +54,7 @@ def diff_scores(
     seed: int = 0,
 ) -> list[DiffRow]:
     """Pair the items of every task/metric present in both score lists (rows of ``Store.get_scores``)."""
-    from tunegate.compare.stats import paired_bootstrap
+    from tunegate.stats import paired_bootstrap
 
     a, b = _index(scores_a, role_a), _index(scores_b, role_b)
     rows = []

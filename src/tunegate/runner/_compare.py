@@ -9,7 +9,6 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from tunegate.compare.stats import PairedEstimate, gate_decision, holm, mcnemar_exact, paired_bootstrap
 from tunegate.engine import Engine, NullProgress, Progress
 from tunegate.models import Model
 from tunegate.runner._evaluate import TaskScores, evaluate_task
@@ -21,6 +20,7 @@ from tunegate.runner._result import (
     TaskComparison,
     Verdict,
 )
+from tunegate.stats import PairedEstimate, gate_decision, holm, mcnemar_exact, paired_bootstrap
 from tunegate.store import Store
 from tunegate.suite import GateSpec, SuiteSpec, build_task, suite_hash
 

@@ -2,7 +2,7 @@
 
 A task turns each document into requests (all of one kind), and scores one document from its
 results. Extraction, per-item scoring and aggregation are separate: a task returns per-item values;
-``tunegate.compare`` pairs and aggregates them with their uncertainty.
+``tunegate.stats`` pairs and aggregates them with their uncertainty.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from tunegate.compare.stats import (
+from tunegate.stats import (
     GateDecision,
     PairedEstimate,
     detection_power,

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from tunegate.compare._arrays import FloatArray, as_pair, is_binary
-from tunegate.compare._signflip import EXACT_MAX_NONZERO, paired_p_value
+from tunegate.stats._arrays import FloatArray, as_pair, is_binary
+from tunegate.stats._signflip import EXACT_MAX_NONZERO, paired_p_value
 
 __all__ = ["PairedEstimate", "paired_bootstrap"]
 

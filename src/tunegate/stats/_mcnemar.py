@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import bdtr  # binomial CDF; scipy.stats costs ~1 s to import
 
-from tunegate.compare._arrays import as_pair, is_binary
+from tunegate.stats._arrays import as_pair, is_binary
 
 __all__ = ["McNemarResult", "mcnemar_exact"]
 

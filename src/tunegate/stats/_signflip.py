@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from tunegate.compare._arrays import FloatArray, as_pair
-from tunegate.compare._mcnemar import mcnemar_exact
+from tunegate.stats._arrays import FloatArray, as_pair
+from tunegate.stats._mcnemar import mcnemar_exact
 
 __all__ = ["EXACT_MAX_NONZERO", "paired_p_value", "sign_flip_p_value"]
 

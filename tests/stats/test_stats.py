@@ -1,4 +1,4 @@
-"""Unit tests of tunegate.compare.stats with hand-checked values."""
+"""Unit tests of tunegate.stats with hand-checked values."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from tunegate.compare import _bootstrap
-from tunegate.compare.stats import (
+from tunegate.stats import (
     PairedEstimate,
+    _bootstrap,
     binary_sd,
     detection_power,
     gate_decision,

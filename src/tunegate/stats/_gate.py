@@ -8,8 +8,8 @@ from typing import Literal
 
 from scipy.special import ndtri  # scipy.stats costs ~1 s to import
 
-from tunegate.compare._bootstrap import PairedEstimate
-from tunegate.compare._power import items_needed, minimum_detectable_effect
+from tunegate.stats._bootstrap import PairedEstimate
+from tunegate.stats._power import items_needed, minimum_detectable_effect
 
 __all__ = ["GateDecision", "Outcome", "Rule", "gate_decision"]
 

@@ -5,12 +5,12 @@ Every function compares the same items scored under both models; see ``docs/stat
 
 from __future__ import annotations
 
-from tunegate.compare._bootstrap import PairedEstimate, paired_bootstrap
-from tunegate.compare._gate import GateDecision, Outcome, Rule, gate_decision
-from tunegate.compare._holm import holm
-from tunegate.compare._mcnemar import McNemarResult, mcnemar_exact
-from tunegate.compare._power import binary_sd, detection_power, items_needed, minimum_detectable_effect
-from tunegate.compare._signflip import paired_p_value, sign_flip_p_value
+from tunegate.stats._bootstrap import PairedEstimate, paired_bootstrap
+from tunegate.stats._gate import GateDecision, Outcome, Rule, gate_decision
+from tunegate.stats._holm import holm
+from tunegate.stats._mcnemar import McNemarResult, mcnemar_exact
+from tunegate.stats._power import binary_sd, detection_power, items_needed, minimum_detectable_effect
+from tunegate.stats._signflip import paired_p_value, sign_flip_p_value
 
 __all__ = [
     "GateDecision",
