@@ -3,7 +3,7 @@ sharing a prefix next to each other."""
 
 from __future__ import annotations
 
-from tunegate.engine._engine import _batches
+from tunegate.models._order import by_prefix_family as _batches
 from tunegate.models import GenerateRequest, LoglikelihoodRequest
 
 

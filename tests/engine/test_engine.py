@@ -246,7 +246,7 @@ def test_progress_is_advanced_per_batch(base_spec: str, sqlite_store: Store) -> 
             self.events.append(("task", total))
             return 0
 
-        def advance(self, handle: Any, n: int = 1) -> None:
+        def advance(self, handle: Any, n: int = 1, tokens: int = 0) -> None:
             self.events.append(("advance", n))
 
     rec = Recorder()

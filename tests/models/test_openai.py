@@ -13,16 +13,18 @@ from pathlib import Path
 import pytest
 
 from tests.models._fake_openai_server import FakeOpenAIServer, token_logprob, tokenize
-from tunegate.engine import Engine
+from tunegate.engine import Engine, Policy
 from tunegate.errors import BackendError, ConfigError, ModelSpecError
 from tunegate.models import (
     ChatMessage,
     GenerateRequest,
+    GenerateResult,
     LoglikelihoodRequest,
     LoglikelihoodResult,
     Model,
     Result,
     RollingRequest,
+    TransientBackendError,
     parse_model_spec,
 )
 from tunegate.models._openai import OpenAIBackend, OpenAILoader, Settings
@@ -46,11 +48,27 @@ def server() -> Iterator[FakeOpenAIServer]:
 def _fast_client(server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Short timeouts and tiny backoff, so misbehaving endpoints cost milliseconds."""
     monkeypatch.setenv("TUNEGATE_OPENAI_TIMEOUT", "0.5")
-    monkeypatch.setenv("TUNEGATE_OPENAI_BACKOFF", "0.01")
-    monkeypatch.delenv("TUNEGATE_OPENAI_ATTEMPTS", raising=False)
+    monkeypatch.setenv("TUNEGATE_BACKOFF", "0.01")
+    for var in ("TUNEGATE_ATTEMPTS", "TUNEGATE_OPENAI_ATTEMPTS", "TUNEGATE_OPENAI_BACKOFF"):
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.delenv("TUNEGATE_OPENAI_CONCURRENCY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     server.reset()
+
+
+@pytest.fixture()
+def engine(server: FakeOpenAIServer, tmp_path: Path) -> Iterator[Callable[[str], Engine]]:
+    """An engine (retries, concurrency) around the openai backend for ``model``, on a fresh store."""
+    stores = []
+
+    def make(model: str = "m", **options: str) -> Engine:
+        opts = "".join(f"&{k}={v}" for k, v in options.items())
+        stores.append(open_store(f"sqlite:///{tmp_path / f'{model}{len(stores)}.db'}"))
+        return Engine(Model(f"openai:{model}?base_url={server.url}{opts}"), stores[-1])
+
+    yield make
+    for st in stores:
+        st.close()
 
 
 @pytest.fixture()
@@ -67,9 +85,11 @@ def backend(server: FakeOpenAIServer) -> Iterator[Make]:
 
 
 # -- generation -----------------------------------------------------------------------------------------
-def test_generate_sends_greedy_requests_and_keeps_order(server: FakeOpenAIServer, backend: Make) -> None:
+def test_generate_sends_greedy_requests_and_keeps_order(
+    server: FakeOpenAIServer, engine: Callable[[str], Engine]
+) -> None:
     reqs = [GenerateRequest(f"Question number q{i}", max_new_tokens=10, stop=("END",)) for i in range(24)]
-    got = backend("m").generate(reqs)
+    got = [r for r in engine("m").run(reqs) if isinstance(r, GenerateResult)]
     assert [r.text for r in got] == [f" q{i} is nice. " for i in range(24)]
     assert all(r.finish == "stop" and not r.chat_template and r.n_tokens == 4 for r in got)
     bodies = server.bodies("/v1/completions")
@@ -78,7 +98,7 @@ def test_generate_sends_greedy_requests_and_keeps_order(server: FakeOpenAIServer
         assert b["model"] == "m"
         assert b["temperature"] == 0 and b["stop"] == ["END"] and b["max_tokens"] == 10
         assert b["seed"] == 0 and b["top_p"] == 1.0
-    assert 1 < server.max_in_flight <= 8
+    assert 1 < server.max_in_flight <= 8  # the engine keeps TUNEGATE_OPENAI_CONCURRENCY in flight
 
 
 def test_generate_finish_reasons(server: FakeOpenAIServer, backend: Make) -> None:
@@ -201,41 +221,49 @@ def test_rolling_sums_every_scored_token(server: FakeOpenAIServer, backend: Make
     assert nobos.logprob == whole.logprob - token_logprob("The") and nobos.n_tokens == 4
 
 
-# -- failures -------------------------------------------------------------------------------------------
-def test_timeout_is_retried(server: FakeOpenAIServer, backend: Make) -> None:
-    (res,) = backend("slow").generate([GenerateRequest("say x")])
-    assert res.text.startswith(" x is") and server.calls["slow"] == 2
+# -- failures (the engine retries what the backend calls transient) ----------------------------------
+def test_timeout_is_retried(server: FakeOpenAIServer, engine: Callable[..., Engine]) -> None:
+    (res,) = engine("slow").run([GenerateRequest("say x")])
+    assert isinstance(res, GenerateResult) and res.text.startswith(" x is") and server.calls["slow"] == 2
 
 
-def test_500_twice_then_success(server: FakeOpenAIServer, backend: Make) -> None:
-    (res,) = backend("flaky").loglikelihood([LoglikelihoodRequest("The cat sat on the", " mat")])
-    assert res.logprob == -1.0 and server.calls["flaky"] == 3
+def test_500_twice_then_success(server: FakeOpenAIServer, engine: Callable[..., Engine]) -> None:
+    (res,) = engine("flaky").run([LoglikelihoodRequest("The cat sat on the", " mat")])
+    assert isinstance(res, LoglikelihoodResult) and res.logprob == -1.0 and server.calls["flaky"] == 3
 
 
-def test_always_500_gives_up_with_a_clear_error(server: FakeOpenAIServer, backend: Make) -> None:
+def test_always_500_gives_up_with_a_clear_error(
+    server: FakeOpenAIServer, engine: Callable[..., Engine]
+) -> None:
     with pytest.raises(BackendError) as e:
-        backend("broken").generate([GenerateRequest(f"q{i}") for i in range(3)])
+        engine("broken").run([GenerateRequest(f"q{i}") for i in range(3)])
     msg = str(e.value)
-    assert f"endpoint {server.url}/completions returned 500 five times" in msg
+    assert f"endpoint {server.url}/completions returned 500" in msg and "gave up after 5 attempts" in msg
     assert "CUDA error: out of memory" in msg and "is the server healthy?" in msg
     assert server.calls["broken"] >= 5
 
 
-def test_attempts_are_configurable(
-    server: FakeOpenAIServer, backend: Make, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TUNEGATE_OPENAI_ATTEMPTS", "2")
-    with pytest.raises(BackendError, match="returned 500 twice"):
+def test_one_attempt_per_call_of_the_backend(server: FakeOpenAIServer, backend: Make) -> None:
+    with pytest.raises(TransientBackendError, match="returned 500"):
         backend("broken").generate([GenerateRequest("q")])
+    assert server.calls["broken"] == 1
+
+
+def test_attempts_are_configurable(
+    server: FakeOpenAIServer, engine: Callable[..., Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TUNEGATE_ATTEMPTS", "2")
+    with pytest.raises(BackendError, match="gave up after 2 attempts"):
+        engine("broken").run([GenerateRequest("q")])
     assert server.calls["broken"] == 2
-    monkeypatch.setenv("TUNEGATE_OPENAI_ATTEMPTS", "lots")
-    with pytest.raises(ConfigError, match="TUNEGATE_OPENAI_ATTEMPTS"):
-        Settings.from_env()
+    monkeypatch.setenv("TUNEGATE_ATTEMPTS", "lots")
+    with pytest.raises(ConfigError, match="TUNEGATE_ATTEMPTS"):
+        Policy.from_env()
 
 
-def test_client_errors_are_not_retried(server: FakeOpenAIServer, backend: Make) -> None:
+def test_client_errors_are_not_retried(server: FakeOpenAIServer, engine: Callable[..., Engine]) -> None:
     with pytest.raises(BackendError, match=r"refused the request \(401\): .*missing API key.*api_key_env"):
-        backend("locked").generate([GenerateRequest("q")])
+        engine("locked").run([GenerateRequest("q")])
     assert server.calls["locked"] == 1
 
 
@@ -247,20 +275,20 @@ def test_garbled_response(backend: Make, model: str, why: str) -> None:
         backend(model).loglikelihood([LoglikelihoodRequest("a", " b")])
 
 
-def test_429_honours_retry_after(server: FakeOpenAIServer, backend: Make) -> None:
+def test_429_honours_retry_after(server: FakeOpenAIServer, engine: Callable[..., Engine]) -> None:
     start = time.monotonic()
-    (res,) = backend("busy").generate([GenerateRequest("say x")])
+    (res,) = engine("busy").run([GenerateRequest("say x")])
     assert time.monotonic() - start >= 0.95
-    assert res.text.startswith(" x is") and server.calls["busy"] == 2
+    assert isinstance(res, GenerateResult) and res.text.startswith(" x is") and server.calls["busy"] == 2
 
 
 def test_unreachable_server() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
-    b = OpenAIBackend(f"http://127.0.0.1:{port}/v1", "m", settings=Settings(attempts=2, backoff=0.01))
+    b = OpenAIBackend(f"http://127.0.0.1:{port}/v1", "m", settings=Settings())
     with pytest.raises(
-        BackendError, match=rf"could not reach endpoint http://127.0.0.1:{port}/v1/completions"
+        TransientBackendError, match=rf"could not reach endpoint http://127.0.0.1:{port}/v1/completions"
     ):
         b.generate([GenerateRequest("q")])
     b.close()

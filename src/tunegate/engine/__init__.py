@@ -1,7 +1,23 @@
-"""The engine around every backend: cache lookup, batching (by context for scoring, by length for
-generation) and write-as-you-go."""
+"""The engine: the one door to every model.
+
+Cache lookup, sub-batches in the order each backend prefers, bounded concurrency on one event loop,
+the shared policy (retries, deadlines, rate limit, size cap, validation), write-as-you-go, progress,
+and roles (target, reference, judge, ... each a model with its own engine) for a run.
+"""
 
 from tunegate.engine._engine import Engine, EngineStats
+from tunegate.engine._policy import Policy, RateLimiter
 from tunegate.engine._progress import NullProgress, Progress, RichProgress, make_progress
+from tunegate.engine._validate import InvalidAnswer
 
-__all__ = ["Engine", "EngineStats", "NullProgress", "Progress", "RichProgress", "make_progress"]
+__all__ = [
+    "Engine",
+    "EngineStats",
+    "InvalidAnswer",
+    "NullProgress",
+    "Policy",
+    "Progress",
+    "RateLimiter",
+    "RichProgress",
+    "make_progress",
+]

@@ -1,23 +1,37 @@
-"""The engine: one wrapper around every backend.
+"""The engine: the one door to every model.
 
 For each list of requests it looks every request up in the cache (the store's ``responses`` table,
-keyed by model fingerprint + canonical request), sends only the misses to the backend in batches
-(log-likelihood: documents sharing a prefix together, so the backend runs it once; otherwise, and for
-generation, longest first, so padding is small and memory peaks early), and writes each batch's
-results to the store the moment they arrive. A run killed at any point resumes by running again:
-what finished is read back, nothing is recomputed. The model is loaded only if something misses.
+keyed by model fingerprint + canonical request) and sends only the misses to the backend, in the
+sub-batches and order the backend prefers (:meth:`Backend.plan`; the HF scorer wants families of
+shared prefixes together). It keeps up to :attr:`Backend.max_in_flight` requests in flight,
+applies the shared :class:`~tunegate.engine.Policy` (retries with backoff and jitter, an overall
+deadline per remote request, the run's rate limit, validation of every answer), writes each
+sub-batch to the store the moment it completes and reports progress for it. A run killed at any
+point resumes by running again: what finished is read back, nothing is recomputed, and at most the
+sub-batches in flight are lost. The model is loaded only if something misses (a start-up line says
+what is being loaded).
+
+All of this runs on one event loop (:mod:`tunegate.engine._loop`): ``await engine.arun(...)`` from
+async code (several engines at once: base and tuned side by side), or the synchronous
+``engine.run(...)``, which Ctrl-C interrupts at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tunegate.engine._loop import engine_loop, in_worker, on_engine_loop, run_sync
+from tunegate.engine._policy import Policy, RateLimiter
 from tunegate.engine._progress import NullProgress, Progress
-from tunegate.models import Model
+from tunegate.engine._validate import InvalidAnswer, validate
+from tunegate.errors import BackendError
+from tunegate.models import Backend, Model
+from tunegate.models._backend import TransientBackendError
 from tunegate.models._requests import (
-    LoglikelihoodRequest,
+    GenerateResult,
     Request,
     Result,
     request_key,
@@ -52,17 +66,32 @@ class Engine:
         batch_size: int | None = None,
         progress: Progress | None = None,
         label: str = "",
+        policy: Policy | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.model = model
         self.store = store
         self.batch_size = batch_size
         self.progress = progress or NullProgress()
         self.label = label or str(model.spec)
+        self.policy = policy or Policy.from_env()
+        self.limiter = limiter or RateLimiter(self.policy.rate_limit)
         self.stats = EngineStats()
         self._remembered = False
+        self._slots: asyncio.Semaphore | None = None
 
     def run(self, requests: Sequence[Request], description: str = "") -> list[Result]:
+        """Answer ``requests`` (all of one kind), in order; blocks until done."""
+        return run_sync(self._arun(list(requests), description))
+
+    async def arun(self, requests: Sequence[Request], description: str = "") -> list[Result]:
         """Answer ``requests`` (all of one kind), in order."""
+        if on_engine_loop():
+            return await self._arun(list(requests), description)
+        fut = asyncio.run_coroutine_threadsafe(self._arun(list(requests), description), engine_loop())
+        return await asyncio.wrap_future(fut)
+
+    async def _arun(self, requests: list[Request], description: str) -> list[Result]:
         if not requests:
             return []
         kind = requests[0].kind
@@ -84,7 +113,7 @@ class Engine:
             if results[i] is None and k not in todo:
                 todo[k] = i
         if todo:
-            self._compute(requests, keys, results, list(todo.values()), description or kind)
+            await self._compute(requests, keys, results, list(todo.values()), description or kind)
         out = []
         for i, r in enumerate(results):
             if r is None:
@@ -93,82 +122,87 @@ class Engine:
             out.append(r)
         return out
 
-    def _compute(
+    async def backend(self) -> Backend:
+        """The loaded backend; loads it (in a worker thread, with a start-up line) the first time."""
+        if not self.model.loaded:
+            self.progress.note(f"{self.label}: loading {self.model.spec}")
+            backend = await in_worker(lambda: self.model.backend)
+        else:
+            backend = self.model.backend
+        if backend.max_response_bytes is None:
+            backend.max_response_bytes = self.policy.max_response_bytes
+        return backend
+
+    async def _compute(
         self,
-        requests: Sequence[Request],
+        requests: list[Request],
         keys: list[str],
         results: list[Result | None],
         missing: list[int],
         description: str,
     ) -> None:
-        backend = self.model.backend
-        size = self.batch_size or backend.default_batch_size
+        backend = await self.backend()
+        kind = requests[missing[0]].kind
+        size = self.batch_size or backend.batch_size(kind)
         fp = self.model.fingerprint
+        if self._slots is None:  # sub-batches in flight: max_in_flight requests in all
+            self._slots = asyncio.Semaphore(max(1, backend.max_in_flight // size))
+        slots = self._slots
         handle = self.progress.task(f"{self.label}: {description}", total=len(missing))
-        for idx in _batches(requests, missing, size):
+
+        async def one(idx: list[int]) -> None:
             batch = [requests[i] for i in idx]
-            method = {
-                "loglikelihood": backend.loglikelihood,
-                "loglikelihood_rolling": backend.loglikelihood_rolling,
-                "generate": backend.generate,
-            }[batch[0].kind]
-            answers = method(batch)  # type: ignore[operator]
-            self.stats.backend_calls += 1
+            async with slots:
+                answers = await self._call(backend, kind, batch)
             self.stats.computed += len(batch)
             rows = []
             for i, ans in zip(idx, answers, strict=True):
                 results[i] = ans
-                rows.append(
-                    (keys[i], fp, requests[i].kind, request_to_json(requests[i]), result_to_json(ans))
-                )
+                rows.append((keys[i], fp, kind, request_to_json(requests[i]), result_to_json(ans)))
             self.store.put_responses(rows)
-            self.progress.advance(handle, len(batch))
+            tokens = sum(a.n_tokens for a in answers if isinstance(a, GenerateResult))
+            self.progress.advance(handle, len(batch), tokens=tokens)
+
+        tasks = [asyncio.create_task(one(idx)) for idx in backend.plan(requests, missing, size)]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def _call(self, backend: Backend, kind: str, batch: list[Request]) -> list[Result]:
+        """One sub-batch, under the policy: rate limit, deadline, validation, retries with backoff."""
+        policy = self.policy
+        failures = 0
+        while True:
+            await self.limiter.take(len(batch))
+            retry_after: float | None = None
+            self.stats.backend_calls += 1
+            try:
+                if backend.is_async and policy.deadline is not None:
+                    answers = await asyncio.wait_for(backend.abatch(kind, batch), policy.deadline)
+                else:
+                    answers = await backend.abatch(kind, batch)
+                validate(kind, batch, answers)
+                return answers
+            except TimeoutError:
+                reason = (
+                    f"{self.model.spec}: no complete answer within the {policy.deadline:g} s deadline "
+                    "(TUNEGATE_DEADLINE); is the server healthy?"
+                )
+            except TransientBackendError as e:
+                reason, retry_after = str(e), e.retry_after
+            except InvalidAnswer as e:
+                reason = f"{self.model.spec} returned an invalid answer: {e}"
+            failures += 1
+            if failures >= policy.attempts:
+                raise BackendError(f"{reason} (gave up after {_attempts(failures)})")
+            delay = policy.delay(failures, retry_after)
+            log.info("%s; retrying in %.2f s", reason, delay)
+            await asyncio.sleep(delay)
 
 
-#: Log-likelihood contexts sharing at least this many leading characters (~8 tokens) are one *family*:
-#: they travel together so the backend can run their common prefix once.
-FAMILY_PREFIX_CHARS = 32
-
-
-def _batches(requests: Sequence[Request], missing: list[int], size: int) -> list[list[int]]:
-    """Requests in batches of about ``size``, ordered so the backend wastes little work.
-
-    Log-likelihood requests with the same ``context`` (a multiple-choice item's choices) form a group
-    that is never split. Groups whose contexts share a prefix (a subject header, a fixed few-shot
-    block; :data:`FAMILY_PREFIX_CHARS`) form a family, kept together in context order, so the backend
-    runs the prefix once. Families go longest first, so unrelated documents of similar length meet
-    (little padding, narrow rows). A group larger than ``size`` is a batch of its own. Other kinds are
-    singletons, longest first: plain length-sorted chunking (least padding in generation).
-    """
-    by_context: dict[str, list[int]] = {}
-    families: list[list[list[int]]] = []  # lists of groups
-    for i in missing:
-        req = requests[i]
-        if isinstance(req, LoglikelihoodRequest):
-            by_context.setdefault(req.context, []).append(i)
-        else:
-            families.append([[i]])
-    previous: str | None = None
-    for context in sorted(by_context):
-        n = FAMILY_PREFIX_CHARS
-        if previous is not None and len(context) >= n and previous[:n] == context[:n]:
-            families[-1].append(by_context[context])
-        else:
-            families.append([by_context[context]])
-        previous = context
-    families.sort(key=lambda fam: -max(requests[i].size() for g in fam for i in g))
-
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for group in (g for fam in families for g in fam):
-        group = sorted(group, key=lambda i: -requests[i].size())
-        if current and len(current) + len(group) > size:
-            batches.append(current)
-            current = []
-        if len(group) >= size:
-            batches.append(group)
-            continue
-        current.extend(group)
-    if current:
-        batches.append(current)
-    return batches
+def _attempts(n: int) -> str:
+    return "1 attempt" if n == 1 else f"{n} attempts"

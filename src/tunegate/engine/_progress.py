@@ -1,4 +1,8 @@
-"""Progress display as an interface: rich bars for people, nothing for tests and pipes."""
+"""Progress display as an interface: rich bars for people, plain lines for logs, nothing for tests.
+
+The engine calls ``advance`` once per finished sub-batch (with the tokens it generated, so generation
+shows tokens/s) and ``note`` for one-off lines such as what model is being loaded.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,9 @@ class Progress(Protocol):
 
     def task(self, description: str, total: int) -> Any: ...
 
-    def advance(self, handle: Any, n: int = 1) -> None: ...
+    def advance(self, handle: Any, n: int = 1, tokens: int = 0) -> None: ...
+
+    def note(self, text: str) -> None: ...
 
     def __enter__(self) -> Progress: ...
 
@@ -28,7 +34,10 @@ class NullProgress:
     def task(self, description: str, total: int) -> Any:
         return None
 
-    def advance(self, handle: Any, n: int = 1) -> None:
+    def advance(self, handle: Any, n: int = 1, tokens: int = 0) -> None:
+        pass
+
+    def note(self, text: str) -> None:
         pass
 
     def __enter__(self) -> NullProgress:
@@ -63,14 +72,27 @@ class RichProgress:
         )
         self._cm: AbstractContextManager[Any] = self._p
 
-    def task(self, description: str, total: int) -> Any:
-        return self._p.add_task(description, total=total, rate="")
+        self._tokens: dict[Any, tuple[int, float]] = {}
 
-    def advance(self, handle: Any, n: int = 1) -> None:
+    def task(self, description: str, total: int) -> Any:
+        handle = self._p.add_task(description, total=total, rate="")
+        self._tokens[handle] = (0, time.monotonic())
+        return handle
+
+    def advance(self, handle: Any, n: int = 1, tokens: int = 0) -> None:
         self._p.advance(handle, n)
         task = self._p.tasks[handle]
-        if task.speed:
-            self._p.update(handle, rate=f"{task.speed:.1f} req/s")
+        rate = f"{task.speed:.1f} req/s" if task.speed else ""
+        if tokens:
+            total, start = self._tokens[handle]
+            total += tokens
+            self._tokens[handle] = (total, start)
+            rate += f", {total / max(time.monotonic() - start, 1e-9):.1f} tok/s"
+        if rate:
+            self._p.update(handle, rate=rate)
+
+    def note(self, text: str) -> None:
+        self._p.console.print(text, highlight=False)
 
     def __enter__(self) -> RichProgress:
         self._cm.__enter__()
@@ -81,25 +103,37 @@ class RichProgress:
 
 
 class PlainProgress:
-    """One line per tenth of each task on stderr: for logs and CI, where bars cannot redraw."""
+    """Lines on stderr for logs and CI, where bars cannot redraw: one per tenth of each task, and one
+    per sub-batch whenever :attr:`every_s` seconds passed without a line (so a slow generation task
+    is never silent)."""
+
+    every_s = 10.0
 
     def __init__(self) -> None:
-        self._tasks: list[list[Any]] = []  # [description, total, done, start time, last tenth]
+        # [description, total, done, start time, last tenth, tokens, time of the last line]
+        self._tasks: list[list[Any]] = []
 
     def task(self, description: str, total: int) -> Any:
-        self._tasks.append([description, total, 0, time.monotonic(), -1])
+        now = time.monotonic()
+        self._tasks.append([description, total, 0, now, -1, 0, now])
         return len(self._tasks) - 1
 
-    def advance(self, handle: Any, n: int = 1) -> None:
+    def advance(self, handle: Any, n: int = 1, tokens: int = 0) -> None:
         t = self._tasks[handle]
         t[2] += n
+        t[5] += tokens
+        now = time.monotonic()
         tenth = (10 * t[2]) // max(1, t[1])
-        if tenth != t[4]:
-            t[4] = tenth
-            elapsed = time.monotonic() - t[3]
+        if tenth != t[4] or now - t[6] >= self.every_s:
+            t[4], t[6] = tenth, now
+            elapsed = now - t[3]
             rate = t[2] / elapsed if elapsed > 0 else 0.0
             eta = (t[1] - t[2]) / rate if rate else 0.0
-            print(f"{t[0]}: {t[2]}/{t[1]} ({rate:.1f}/s, eta {eta:.0f} s)", file=sys.stderr, flush=True)
+            tok = f", {t[5] / elapsed:.1f} tok/s" if t[5] and elapsed > 0 else ""
+            print(f"{t[0]}: {t[2]}/{t[1]} ({rate:.1f}/s{tok}, eta {eta:.0f} s)", file=sys.stderr, flush=True)
+
+    def note(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
 
     def __enter__(self) -> PlainProgress:
         return self

@@ -6,7 +6,7 @@
 See :mod:`tunegate.models._backend` for the contract and its edge cases.
 """
 
-from tunegate.models._backend import Backend
+from tunegate.models._backend import Backend, TransientBackendError
 from tunegate.models._factory import BACKENDS, Loader, Model, load_model
 from tunegate.models._requests import (
     ChatMessage,
@@ -37,6 +37,7 @@ __all__ = [
     "Result",
     "RollingRequest",
     "RollingResult",
+    "TransientBackendError",
     "load_model",
     "parse_model_spec",
     "request_key",

@@ -4,25 +4,30 @@ Scoring computes the output layer only at the positions that are scored: Gemma's
 of its parameters, and full-vocabulary logits at every position are most of the work.
 
 Base and tuned models that share base weights share one copy in memory: :class:`SharedWeights` holds
-the (possibly PEFT-wrapped) model, and each backend switches its adapter on or off around its calls.
+the (possibly PEFT-wrapped) model, and each backend switches its adapter on or off around its calls,
+holding the weights' lock for the whole call, so no switch happens while another role's batch runs
+(the engine may run base and tuned at once).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from tunegate.models._backend import Backend
 from tunegate.models._hf_scoring import TOKENS_PER_FORWARD, plan, score_segments
+from tunegate.models._order import by_prefix_family
 from tunegate.models._requests import (
     ChatMessage,
     GenerateRequest,
     GenerateResult,
     LoglikelihoodRequest,
     LoglikelihoodResult,
+    Request,
     RollingRequest,
     RollingResult,
 )
@@ -42,34 +47,38 @@ class SharedWeights:
     model: Any
     tokenizer: Any
     adapters: dict[str, str] = field(default_factory=dict)  # adapter name -> directory
+    #: held for every call on these weights: adapter switching is global to the model
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     def add_adapter(self, directory: str) -> str:
         """Load a PEFT adapter onto the shared model (once per directory) and return its name."""
-        for name, d in self.adapters.items():
-            if d == directory:
-                return name
-        from peft import PeftModel
+        with self.lock:
+            for name, d in self.adapters.items():
+                if d == directory:
+                    return name
+            from peft import PeftModel
 
-        name = f"adapter{len(self.adapters)}"
-        if not self.adapters:
-            self.model = PeftModel.from_pretrained(self.model, directory, adapter_name=name)
-        else:
-            self.model.load_adapter(directory, adapter_name=name)
-        self.model.eval()
-        self.adapters[name] = directory
-        return name
+            name = f"adapter{len(self.adapters)}"
+            if not self.adapters:
+                self.model = PeftModel.from_pretrained(self.model, directory, adapter_name=name)
+            else:
+                self.model.load_adapter(directory, adapter_name=name)
+            self.model.eval()
+            self.adapters[name] = directory
+            return name
 
     @contextlib.contextmanager
     def use(self, adapter: str | None) -> Iterator[Any]:
-        """Yield the model with ``adapter`` active (None: the bare base weights)."""
-        if not self.adapters:
-            yield self.model
-        elif adapter is None:
-            with self.model.disable_adapter():
+        """Yield the model with ``adapter`` active (None: the bare base weights), holding the lock."""
+        with self.lock:
+            if not self.adapters:
                 yield self.model
-        else:
-            self.model.set_adapter(adapter)
-            yield self.model
+            elif adapter is None:
+                with self.model.disable_adapter():
+                    yield self.model
+            else:
+                self.model.set_adapter(adapter)
+                yield self.model
 
 
 def _core(model: Any) -> Any:
@@ -107,6 +116,15 @@ class HFBackend(Backend):
             self.tok.pad_token = self.tok.eos_token
         self.bos_id = self.tok.bos_token_id
         self._torch = torch
+
+    def batch_size(self, kind: str) -> int:
+        """Scoring: many requests per call (the token budget sets memory); generation: one
+        generation batch per call, so progress and the store advance with every batch."""
+        return self.generate_batch_size if kind == "generate" else self.default_batch_size
+
+    def plan(self, requests: Sequence[Request], missing: Sequence[int], size: int) -> list[list[int]]:
+        """Families of shared prefixes together: the prefix-tree scorer then runs each prefix once."""
+        return by_prefix_family(requests, missing, size)
 
     def describe(self) -> dict[str, object]:
         return {

@@ -2,7 +2,8 @@
 
 Spec: ``openai:MODEL?base_url=http://host:port/v1[&api_key_env=VAR][&batch_size=N]``. ``MODEL`` is the
 name the server knows the model by; the key, if any, is read from the environment variable ``VAR``
-and sent as ``Authorization: Bearer ...``.
+and sent as ``Authorization: Bearer ...``. ``batch_size=N`` (default 1) is the requests per engine
+sub-batch: they are sent at once, and retried, stored and reported together.
 
 Pointing tunegate at vLLM::
 
@@ -31,28 +32,30 @@ Unlike the local backends, the context window is the server's: a prompt that doe
 by the server (a ``BackendError`` with its message), not cut from the left. Likewise, servers that add
 no BOS token cannot score the first token of a text (an empty context is then refused).
 
-Tuning, by environment variable: ``TUNEGATE_OPENAI_TIMEOUT`` (read timeout, s, default 120),
-``TUNEGATE_OPENAI_CONNECT_TIMEOUT`` (default 10), ``TUNEGATE_OPENAI_ATTEMPTS`` (tries per request on
-timeouts, connection errors, 429 and 5xx, default 5), ``TUNEGATE_OPENAI_BACKOFF`` (first wait, s,
-doubling each retry, default 1; a 429's ``Retry-After`` is honoured, up to 60 s) and
-``TUNEGATE_OPENAI_CONCURRENCY`` (requests in flight per batch, default 8).
+Calls are async (httpx): each sub-batch is one request by default and the engine keeps
+``TUNEGATE_OPENAI_CONCURRENCY`` (default 8) in flight, so it can cancel them on Ctrl-C and time them
+out. This module makes *one* attempt per request and says whether a failure is worth retrying
+(:class:`~tunegate.models.TransientBackendError`: timeouts, dropped connections, 429 with its
+``Retry-After``, 5xx); retries, backoff, the overall deadline and the rate limit are the engine's
+(:mod:`tunegate.engine._policy`). A body larger than the engine's response cap is refused while it
+is read. Tuning, by environment variable: ``TUNEGATE_OPENAI_TIMEOUT`` (read timeout, s, default
+120) and ``TUNEGATE_OPENAI_CONNECT_TIMEOUT`` (default 10).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import os
-import threading
-import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import httpx
 
 from tunegate.errors import BackendError, ConfigError, ModelSpecError
-from tunegate.models._backend import Backend
+from tunegate.models._backend import Backend, TransientBackendError
 from tunegate.models._factory import BACKENDS
 from tunegate.models._fingerprint import combine
 from tunegate.models._requests import (
@@ -60,6 +63,7 @@ from tunegate.models._requests import (
     GenerateResult,
     LoglikelihoodRequest,
     LoglikelihoodResult,
+    Result,
     RollingRequest,
     RollingResult,
 )
@@ -70,19 +74,11 @@ __all__ = ["OpenAIBackend", "OpenAILoader", "Settings"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-R = TypeVar("R")
 
-_MAX_RETRY_AFTER = 60.0
-_MAX_BACKOFF = 30.0
-_TIMES = ("never", "once", "twice", "three times", "four times", "five times", "six times", "seven times")
 _ECHO_HELP = (
     "loglikelihood tasks need a server that returns prompt logprobs (echo=True with logprobs, e.g. vLLM; "
     "the OpenAI API, llama.cpp server and TGI do not); generation tasks still work"
 )
-
-
-def _times(n: int) -> str:
-    return _TIMES[n] if n < len(_TIMES) else f"{n} times"
 
 
 def _excerpt(text: str, limit: int = 200) -> str:
@@ -105,12 +101,10 @@ def _env_number(name: str, default: float, *, minimum: float) -> float:
 
 @dataclass(frozen=True)
 class Settings:
-    """Timeouts, retries and concurrency of the HTTP client (defaults from ``TUNEGATE_OPENAI_*``)."""
+    """Timeouts of the HTTP client and requests in flight (defaults from ``TUNEGATE_OPENAI_*``)."""
 
     read_timeout: float = 120.0
     connect_timeout: float = 10.0
-    attempts: int = 5
-    backoff: float = 1.0
     concurrency: int = 8
 
     @classmethod
@@ -120,8 +114,6 @@ class Settings:
             connect_timeout=_env_number(
                 "TUNEGATE_OPENAI_CONNECT_TIMEOUT", cls.connect_timeout, minimum=0.001
             ),
-            attempts=int(_env_number("TUNEGATE_OPENAI_ATTEMPTS", cls.attempts, minimum=1)),
-            backoff=_env_number("TUNEGATE_OPENAI_BACKOFF", cls.backoff, minimum=0),
             concurrency=int(_env_number("TUNEGATE_OPENAI_CONCURRENCY", cls.concurrency, minimum=1)),
         )
 
@@ -152,92 +144,107 @@ def _dig(data: Any, *path: str | int) -> Any:
 
 
 class _Client:
-    """A thread-safe JSON client with bounded retries and exponential backoff."""
+    """An async JSON client making one attempt per request; failures say whether to retry."""
 
     def __init__(self, base_url: str, api_key: str | None, settings: Settings) -> None:
         self.base_url = base_url
         self.settings = settings
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(
-            headers=headers,
-            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            limits=httpx.Limits(max_connections=max(settings.concurrency, 1) + 2),
-        )
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.max_bytes: int | None = None
+        self._http: httpx.AsyncClient | None = None
 
-    def close(self) -> None:
-        self._http.close()
+    def _client(self) -> httpx.AsyncClient:
+        # Created on first use, on the engine's event loop, which it then belongs to.
+        if self._http is None:
+            s = self.settings
+            self._http = httpx.AsyncClient(
+                headers=self.headers,
+                timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
+                limits=httpx.Limits(max_connections=max(s.concurrency, 1) + 2),
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     def get_json(self, path: str, *, timeout: float) -> Any:
-        """One GET without retries (for ``/models``); raise httpx errors or ValueError on non-JSON."""
-        resp = self._http.get(self.base_url + path, timeout=timeout)
-        resp.raise_for_status()
-        return resp.json()
+        """One blocking GET (for ``/models``); raise httpx errors or ValueError on non-JSON."""
+        with httpx.Client(headers=self.headers, timeout=timeout) as http:
+            resp = http.get(self.base_url + path)
+            resp.raise_for_status()
+            return resp.json()
 
-    def post(self, path: str, body: dict[str, Any], parse: Callable[[Any], T]) -> T:
-        """POST ``body`` as JSON and return ``parse(response json)``, retrying transient failures."""
+    async def post(self, path: str, body: dict[str, Any], parse: Callable[[Any], T]) -> T:
+        """POST ``body`` as JSON once and return ``parse(response json)``."""
         url = self.base_url + path
         s = self.settings
-        failures = 0
-        while True:
-            retry_after = 0.0
-            try:
-                resp = self._http.post(url, json=body)
-            except httpx.TimeoutException:
-                failures += 1
-                reason = (
-                    f"endpoint {url} timed out {_times(failures)} (read timeout {s.read_timeout:g} s, "
-                    f"connect {s.connect_timeout:g} s); is the server healthy? A slow server needs a "
-                    "larger TUNEGATE_OPENAI_TIMEOUT"
-                )
-            except httpx.TransportError as e:
-                failures += 1
-                reason = (
-                    f"could not reach endpoint {url} ({failures} attempts, last: {type(e).__name__}: {e}); "
-                    "is the server running, and is base_url right?"
-                )
-            else:
-                status = resp.status_code
-                if status < 400:
-                    return self._parse(url, resp, parse)
-                text = resp.text
-                if status != 429 and status < 500:
-                    hint = "; check api_key_env" if status in (401, 403) else ""
-                    raise _Refused(
-                        f"endpoint {url} refused the request ({status}): {_excerpt(text)}{hint}", status, text
-                    )
-                failures += 1
-                retry_after = _retry_after(resp) if status == 429 else 0.0
-                reason = (
-                    f"endpoint {url} returned {status} {_times(failures)}: {_excerpt(text)}; "
-                    "is the server healthy?"
-                )
-            if failures >= s.attempts:
-                raise BackendError(reason)
-            delay = max(min(s.backoff * 2 ** (failures - 1), _MAX_BACKOFF), retry_after)
-            log.info("%s; retrying in %.2f s", reason, delay)
-            time.sleep(delay)
-
-    @staticmethod
-    def _parse(url: str, resp: httpx.Response, parse: Callable[[Any], T]) -> T:
         try:
-            data = resp.json()
+            async with self._client().stream("POST", url, json=body) as resp:
+                raw = await self._read(url, resp)
+        except httpx.TimeoutException:
+            raise TransientBackendError(
+                f"endpoint {url} timed out (read timeout {s.read_timeout:g} s, connect "
+                f"{s.connect_timeout:g} s); is the server healthy? A slow server needs a larger "
+                "TUNEGATE_OPENAI_TIMEOUT"
+            ) from None
+        except httpx.TransportError as e:
+            raise TransientBackendError(
+                f"could not reach endpoint {url} ({type(e).__name__}: {e}); is the server running, and "
+                "is base_url right?"
+            ) from None
+        status = resp.status_code
+        text = raw.decode("utf-8", "replace")
+        if status == 429 or status >= 500:
+            raise TransientBackendError(
+                f"endpoint {url} returned {status}: {_excerpt(text)}; is the server healthy?",
+                retry_after=_retry_after(resp) if status == 429 else None,
+            )
+        if status >= 400:
+            hint = "; check api_key_env" if status in (401, 403) else ""
+            msg = f"endpoint {url} refused the request ({status}): {_excerpt(text)}{hint}"
+            raise _Refused(msg, status, text)
+        try:
+            data = json.loads(raw)
         except ValueError:
             raise BackendError(
-                f"endpoint {url} returned a garbled response (not JSON): {_excerpt(resp.text)}"
+                f"endpoint {url} returned a garbled response (not JSON): {_excerpt(text)}"
             ) from None
         try:
             return parse(data)
         except _Garbled as e:
             raise BackendError(
-                f"endpoint {url} returned a garbled response ({e}): {_excerpt(resp.text)}"
+                f"endpoint {url} returned a garbled response ({e}): {_excerpt(text)}"
             ) from None
 
+    async def _read(self, url: str, resp: httpx.Response) -> bytes:
+        """The body, refused as soon as it passes the engine's size cap."""
+        cap = self.max_bytes
+        declared = resp.headers.get("content-length", "")
+        if cap is not None and declared.isdigit() and int(declared) > cap:
+            raise BackendError(_too_big(url, cap, f"announces {int(declared):,} bytes"))
+        chunks, total = [], 0
+        async for chunk in resp.aiter_bytes():
+            total += len(chunk)
+            if cap is not None and total > cap:
+                raise BackendError(_too_big(url, cap, "sent more"))
+            chunks.append(chunk)
+        return b"".join(chunks)
 
-def _retry_after(resp: httpx.Response) -> float:
+
+def _too_big(url: str, cap: int, what: str) -> str:
+    return (
+        f"endpoint {url} {what} than the response cap of {cap:,} bytes allows; nothing was stored "
+        "(raise TUNEGATE_MAX_RESPONSE_BYTES if such answers are expected)"
+    )
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
     try:
-        return min(max(float(resp.headers.get("retry-after", "0")), 0.0), _MAX_RETRY_AFTER)
-    except ValueError:  # an HTTP date: fall back to our own backoff
-        return 0.0
+        return max(float(resp.headers.get("retry-after", "")), 0.0)
+    except ValueError:  # absent, or an HTTP date: fall back to the engine's own backoff
+        return None
 
 
 @dataclass(frozen=True)
@@ -263,10 +270,16 @@ def _parse_echo(n_generated: int) -> Callable[[Any], _Echo]:
             raise _Garbled("logprobs fields differ in length")
         if not all(isinstance(t, str) for t in tokens) or not all(isinstance(o, int) for o in offsets):
             raise _Garbled("logprobs.tokens or text_offset hold the wrong types")
+        if not all(lp is None or _is_number(lp) for lp in logprobs):
+            raise _Garbled("logprobs.token_logprobs hold something other than numbers")
         n = len(tokens) - n_generated
         return _Echo(tokens[:n], logprobs[:n], offsets[:n], top[:n])
 
     return parse
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
 
 
 def _parse_completion(data: Any) -> tuple[str, str | None, Any, int]:
@@ -315,39 +328,50 @@ class OpenAIBackend(Backend):
         *,
         api_key: str | None = None,
         settings: Settings | None = None,
-        batch_size: int = 16,
+        batch_size: int = 1,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.settings = settings or Settings.from_env()
         self.default_batch_size = batch_size
+        self.max_in_flight = self.settings.concurrency
         self._client = _Client(self.base_url, api_key, self.settings)
         self._echo_max_tokens = 0  # 1 once the server refused max_tokens=0
-        self._lock = threading.Lock()
 
     def close(self) -> None:
         """Close the HTTP connections."""
-        self._client.close()
+        _sync(self._client.aclose())
 
     def describe(self) -> dict[str, object]:
         return {"backend": "openai", "base_url": self.base_url, "model": self.model}
 
-    # -- concurrency --------------------------------------------------------------------------------
-    def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        """``[fn(x) for x in items]``, ``concurrency`` at a time; the first error cancels the rest."""
-        if len(items) <= 1:
-            return [fn(x) for x in items]
-        pool = ThreadPoolExecutor(
-            min(self.settings.concurrency, len(items)), thread_name_prefix="tunegate-http"
+    # -- batches ----------------------------------------------------------------------------------
+    async def abatch(self, kind: str, requests: Sequence[Any]) -> list[Result]:
+        """Every request of the batch at once (the engine bounds how many batches are in flight)."""
+        self._client.max_bytes = self.max_response_bytes
+        one = {"loglikelihood": self._ll_one, "loglikelihood_rolling": self._rolling_one}.get(
+            kind, self._generate_one
         )
-        futures: list[Future[R]] = [pool.submit(fn, x) for x in items]
+        tasks = [asyncio.ensure_future(one(r)) for r in requests]
         try:
-            return [f.result() for f in futures]
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
+        return _sync(self.abatch("loglikelihood", requests))  # type: ignore[return-value]
+
+    def loglikelihood_rolling(self, requests: Sequence[RollingRequest]) -> list[RollingResult]:
+        return _sync(self.abatch("loglikelihood_rolling", requests))  # type: ignore[return-value]
+
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerateResult]:
+        return _sync(self.abatch("generate", requests))  # type: ignore[return-value]
 
     # -- scoring ------------------------------------------------------------------------------------
-    def _echo(self, prompt: str) -> _Echo:
+    async def _echo(self, prompt: str) -> _Echo:
         """The prompt's token logprobs, echoed by the server (max_tokens 0, or 1 where 0 is refused)."""
         body: dict[str, Any] = {
             "model": self.model,
@@ -358,25 +382,24 @@ class OpenAIBackend(Backend):
         }
         n = self._echo_max_tokens
         try:
-            return self._client.post("/completions", {**body, "max_tokens": n}, _parse_echo(n))
+            return await self._client.post("/completions", {**body, "max_tokens": n}, _parse_echo(n))
         except _Refused as first:
             if n != 0:
                 raise BackendError(f"{first}; {_ECHO_HELP}") from None
         try:
-            echo = self._client.post("/completions", {**body, "max_tokens": 1}, _parse_echo(1))
+            echo = await self._client.post("/completions", {**body, "max_tokens": 1}, _parse_echo(1))
         except _Refused as second:
             raise BackendError(f"{second}; {_ECHO_HELP}") from None
-        with self._lock:
-            self._echo_max_tokens = 1
+        self._echo_max_tokens = 1
         return echo
 
-    def _score(self, prompt: str, n_chars: int) -> tuple[float, bool, int]:
+    async def _score(self, prompt: str, n_chars: int) -> tuple[float, bool, int]:
         """Sum of logprobs of the tokens covering the last ``n_chars`` characters of ``prompt``.
 
         Offsets are anchored at the end of the echoed prompt, so a BOS token the server prints in front
         (vLLM's ``<s>``, counted in its offsets) does not shift the split.
         """
-        echo = self._echo(prompt)
+        echo = await self._echo(prompt)
         if not echo.tokens:
             raise BackendError(f"the server echoed no prompt tokens for {prompt[:60]!r}; {_ECHO_HELP}")
         end = echo.offsets[-1] + len(echo.tokens[-1])
@@ -403,32 +426,23 @@ class OpenAIBackend(Backend):
                 greedy = False
         return total, greedy, count
 
-    def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
-        def one(r: LoglikelihoodRequest) -> LoglikelihoodResult:
-            if not r.continuation:
-                raise ValueError("loglikelihood needs a non-empty continuation")
-            # Trailing whitespace of the context belongs to the continuation (as in the HF backend).
-            n_chars = len(r.continuation) + len(r.context) - len(r.context.rstrip())
-            lp, greedy, n = self._score(r.context + r.continuation, n_chars)
-            return LoglikelihoodResult(logprob=lp, is_greedy=greedy, n_tokens=n)
+    async def _ll_one(self, r: LoglikelihoodRequest) -> LoglikelihoodResult:
+        if not r.continuation:
+            raise ValueError("loglikelihood needs a non-empty continuation")
+        # Trailing whitespace of the context belongs to the continuation (as in the HF backend).
+        n_chars = len(r.continuation) + len(r.context) - len(r.context.rstrip())
+        lp, greedy, n = await self._score(r.context + r.continuation, n_chars)
+        return LoglikelihoodResult(logprob=lp, is_greedy=greedy, n_tokens=n)
 
-        return self._map(one, requests)
-
-    def loglikelihood_rolling(self, requests: Sequence[RollingRequest]) -> list[RollingResult]:
-        def one(r: RollingRequest) -> RollingResult:
-            if not r.text:
-                return RollingResult(logprob=0.0, n_tokens=0)
-            echo = self._echo(r.text)
-            scored = [float(lp) for lp in echo.logprobs if lp is not None]
-            return RollingResult(logprob=sum(scored), n_tokens=len(scored))
-
-        return self._map(one, requests)
+    async def _rolling_one(self, r: RollingRequest) -> RollingResult:
+        if not r.text:
+            return RollingResult(logprob=0.0, n_tokens=0)
+        echo = await self._echo(r.text)
+        scored = [float(lp) for lp in echo.logprobs if lp is not None]
+        return RollingResult(logprob=sum(scored), n_tokens=len(scored))
 
     # -- generation ---------------------------------------------------------------------------------
-    def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerateResult]:
-        return self._map(self._generate_one, requests)
-
-    def _generate_one(self, r: GenerateRequest) -> GenerateResult:
+    async def _generate_one(self, r: GenerateRequest) -> GenerateResult:
         body: dict[str, Any] = {
             "model": self.model,
             "max_tokens": r.max_new_tokens,
@@ -445,7 +459,7 @@ class OpenAIBackend(Backend):
                 if isinstance(r.prompt, str)
                 else [{"role": m.role, "content": m.content} for m in r.prompt]
             )
-            text, reason, stop_reason, n = self._client.post(
+            text, reason, stop_reason, n = await self._client.post(
                 "/chat/completions", {**body, "messages": messages}, _parse_chat
             )
         else:
@@ -454,7 +468,7 @@ class OpenAIBackend(Backend):
                 if isinstance(r.prompt, str)
                 else ("".join(f"{m.role}: {m.content}\n" for m in r.prompt) + "assistant:")
             )
-            text, reason, stop_reason, n = self._client.post(
+            text, reason, stop_reason, n = await self._client.post(
                 "/completions", {**body, "prompt": prompt}, _parse_completion
             )
         finish = _finish(reason, stop_reason, r.stop)
@@ -462,6 +476,13 @@ class OpenAIBackend(Backend):
         if cut is not None:
             text, finish = text[:cut], "stop"
         return GenerateResult(text=text, n_tokens=n, finish=finish, chat_template=use_chat)
+
+
+def _sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on the engine's loop (the loop the HTTP client belongs to) and wait."""
+    from tunegate.engine._loop import run_sync
+
+    return run_sync(coro)
 
 
 class OpenAILoader:
@@ -490,7 +511,7 @@ class OpenAILoader:
         return key
 
     def _batch_size(self, spec: ModelSpec) -> int:
-        raw = spec.option("batch_size") or "16"
+        raw = spec.option("batch_size") or "1"
         if not raw.isdigit() or int(raw) < 1:
             raise ModelSpecError(f"{spec}: batch_size {raw!r} must be a positive integer")
         return int(raw)
@@ -504,8 +525,6 @@ class OpenAILoader:
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as e:
             log.warning("%s: GET /models failed (%s); fingerprinting by base_url and name only", spec, e)
             return [], None
-        finally:
-            client.close()
         mine = next((d for d in entries if d["id"] == spec.target), None)
         return sorted(d["id"] for d in entries), mine
 
