@@ -30,7 +30,7 @@ class Loader(Protocol):
 
 BACKENDS: Registry[Loader] = Registry(
     "backend",
-    builtin_modules=("tunegate.models._hf_loaders", "tunegate.models._openai"),
+    builtin_modules=("tunegate.models._hf_loaders", "tunegate.models._openai", "tunegate.models._mock"),
 )
 
 
