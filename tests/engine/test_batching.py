@@ -3,8 +3,8 @@ sharing a prefix next to each other."""
 
 from __future__ import annotations
 
-from tunegate.models._order import by_prefix_family as _batches
 from tunegate.models import GenerateRequest, LoglikelihoodRequest
+from tunegate.models._order import by_prefix_family as _batches
 
 
 def test_choices_of_one_context_are_never_split() -> None:

@@ -9,21 +9,28 @@ from typing import Any
 import pytest
 
 from tunegate.errors import SuiteError, UnknownNameError
-from tunegate.regression import ASSERTIONS, AssertionContext, check_assertion, parse_regression_suite
+from tunegate.models import GenerateResult
+from tunegate.regression import (
+    ASSERTIONS,
+    AssertionContext,
+    check_assertion,
+    compile_assertion,
+    parse_regression_suite,
+)
 
 CASES: list[dict[str, Any]] = json.loads((Path(__file__).parent / "cases" / "assertions.json").read_text())
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_known_answer(case: dict[str, Any]) -> None:
-    replies: list[str] = []
-
-    def judge(prompt: str, spec: str | None) -> str:
-        assert case["assert"]["value"] in prompt and case["output"] in prompt
-        replies.append(prompt)
-        return str(case["judge_reply"])
-
-    res = check_assertion(case["output"], case["assert"], AssertionContext(judge=judge, prompt="Q?"))
+    a = compile_assertion(case["assert"])
+    asked = a.followups(case["output"], AssertionContext(prompt="Q?"))
+    for rr in asked:  # the judge's round (llm-rubric): the prompt carries the rubric and the answer
+        assert rr.role == "judge" and isinstance(rr.request.prompt, tuple)
+        text = rr.request.prompt[-1].content
+        assert case["assert"]["value"] in text and case["output"] in text
+    answers = {rr: GenerateResult(str(case["judge_reply"])) for rr in asked}
+    res = check_assertion(case["output"], case["assert"], AssertionContext(answers=answers, prompt="Q?"))
     assert res.passed is case["passed"], res.reason
     assert res.score == pytest.approx(case["score"], abs=case.get("tol", 1e-9))
     assert res.reason

@@ -8,9 +8,11 @@ and roles (target, reference, judge, ... each a model with its own engine) for a
 from tunegate.engine._engine import Engine, EngineStats
 from tunegate.engine._policy import Policy, RateLimiter
 from tunegate.engine._progress import NullProgress, Progress, RichProgress, make_progress
+from tunegate.engine._roles import ROLES, RoleRequest, Roles
 from tunegate.engine._validate import InvalidAnswer
 
 __all__ = [
+    "ROLES",
     "Engine",
     "EngineStats",
     "InvalidAnswer",
@@ -19,5 +21,7 @@ __all__ = [
     "Progress",
     "RateLimiter",
     "RichProgress",
+    "RoleRequest",
+    "Roles",
     "make_progress",
 ]

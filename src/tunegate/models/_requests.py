@@ -19,6 +19,7 @@ __all__ = [
     "LoglikelihoodResult",
     "Request",
     "Result",
+    "RoleRequest",
     "RollingRequest",
     "RollingResult",
     "request_key",
@@ -115,6 +116,20 @@ class GenerateResult:
 
 
 Result = LoglikelihoodResult | RollingResult | GenerateResult
+
+
+@dataclass(frozen=True)
+class RoleRequest:
+    """A request for the model playing ``role`` (judge, attacker, ...) in a task's second round.
+
+    ``model`` names that model by spec (an assertion's ``judge:``); None takes the run's model for the
+    role (:class:`tunegate.engine.Roles`).
+    """
+
+    role: str
+    request: Request
+    model: str | None = None
+
 
 _RESULT_TYPES: dict[str, type[Any]] = {
     "loglikelihood": LoglikelihoodResult,

@@ -5,6 +5,10 @@ and returns an :class:`AssertionResult` whose reason says what was expected and 
 ``prepare`` function (optional) checks and compiles the assertion's ``value`` when the suite is loaded,
 so a bad regex or JSON schema is a load error, not a failure in the middle of a run. ``not-<type>``
 inverts any type. Plugins register more types through the entry-point group ``tunegate.assertions``.
+
+A type that needs another model (``llm-rubric``: a judge) also registers a ``followup`` function that
+returns the :class:`~tunegate.models.RoleRequest` it needs for one answer; the runner answers every
+case's follow-ups in one batched round and hands them back in ``AssertionContext.answers``.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tunegate.errors import UnknownNameError
+from tunegate.models import ChatMessage, GenerateRequest, GenerateResult, Result, RoleRequest
 from tunegate.registry import Registry
 from tunegate.regression._schema import AssertionSpec
 
@@ -44,14 +49,14 @@ class AssertionResult:
 class AssertionContext:
     """What an assertion may need besides the answer.
 
-    ``judge(grading_prompt, judge_spec)`` returns the judge model's reply (llm-rubric); the runner
-    sends it through the Engine so judge answers are cached.
+    ``answers`` holds the runner's answers to the assertions' follow-up requests (the judge's replies
+    for llm-rubric), asked in one batched, cached round.
     """
 
     case_id: str = ""
     prompt: str = ""
     vars: dict[str, Any] = field(default_factory=dict)
-    judge: Callable[[str, str | None], str] | None = None
+    answers: Mapping[RoleRequest, Result] = field(default_factory=dict)
     default_judge: str | None = None
 
 
@@ -82,28 +87,39 @@ class Assertion:
             return res
         return AssertionResult(not res.passed, 1.0 - res.score, f"expected the opposite of: {res.reason}")
 
+    def followups(self, output: str, ctx: AssertionContext | None = None) -> Sequence[RoleRequest]:
+        """Requests for other models this assertion needs to check ``output`` (usually none)."""
+        if self.kind.followup is None:
+            return ()
+        return self.kind.followup(output, self, ctx or AssertionContext())
+
 
 Check = Callable[[str, Assertion, AssertionContext], AssertionResult]
 Prepare = Callable[[AssertionSpec], Any]
+Followup = Callable[[str, Assertion, AssertionContext], Sequence[RoleRequest]]
 
 
 @dataclass(frozen=True)
 class AssertionType:
-    """A registered assertion type: its check and its load-time ``prepare`` (raises ValueError)."""
+    """A registered assertion type: its check, its load-time ``prepare`` (raises ValueError) and the
+    follow-up requests it needs from other models (``followup``)."""
 
     check: Check
     prepare: Prepare | None = None
     doc: str = ""
+    followup: Followup | None = None
 
 
 ASSERTIONS: Registry[AssertionType] = Registry("assertion")
 
 
-def assertion(name: str, prepare: Prepare | None = None) -> Callable[[Check], Check]:
+def assertion(
+    name: str, prepare: Prepare | None = None, followup: Followup | None = None
+) -> Callable[[Check], Check]:
     """Decorator: register ``check`` as assertion type ``name``."""
 
     def deco(fn: Check) -> Check:
-        ASSERTIONS.add(name, AssertionType(fn, prepare, (fn.__doc__ or "").strip()))
+        ASSERTIONS.add(name, AssertionType(fn, prepare, (fn.__doc__ or "").strip(), followup))
         return fn
 
     return deco
@@ -389,13 +405,32 @@ def parse_verdict(reply: str) -> bool | None:
     return m.group(1).upper().startswith("PASS")
 
 
-@assertion("llm-rubric", _judge_value)
+#: the judge's reply is one verdict word; a few tokens more leave room for "PASS." or " - PASS"
+JUDGE_MAX_NEW_TOKENS = 16
+
+
+def judge_request(output: str, a: Assertion, ctx: AssertionContext) -> Sequence[RoleRequest]:
+    """The judge's grading request for ``output`` (none when no judge model is named)."""
+    judge = a.spec.judge or ctx.default_judge
+    if judge is None:
+        return ()
+    prompt = JUDGE_PROMPT.format(rubric=a.value, prompt=ctx.prompt, answer=output)
+    req = GenerateRequest(
+        prompt=(ChatMessage("user", prompt),), max_new_tokens=JUDGE_MAX_NEW_TOKENS, temperature=0.0
+    )
+    return (RoleRequest("judge", req, model=judge),)
+
+
+@assertion("llm-rubric", _judge_value, followup=judge_request)
 def _llm_rubric(output: str, a: Assertion, ctx: AssertionContext) -> AssertionResult:
     """A judge model (``judge:`` or ``defaults.judge``) answers PASS or FAIL to the rubric in ``value``."""
-    judge = a.spec.judge or ctx.default_judge
-    if ctx.judge is None or judge is None:
+    wanted = judge_request(output, a, ctx)
+    if not wanted:
         return _ok(False, "llm-rubric needs a judge model: set judge: on the assertion or defaults.judge")
-    reply = ctx.judge(JUDGE_PROMPT.format(rubric=a.value, prompt=ctx.prompt, answer=output), judge)
+    got = ctx.answers.get(wanted[0])
+    if not isinstance(got, GenerateResult):
+        return _ok(False, "llm-rubric was checked without the judge's answer (the runner asks it first)")
+    reply = got.text
     verdict = parse_verdict(reply)
     if verdict is None:
         return _ok(

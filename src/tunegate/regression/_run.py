@@ -13,23 +13,33 @@ says so; set ``temperature > 0`` for repeats to mean anything.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tunegate.engine import Engine, NullProgress, Progress
-from tunegate.models import ChatMessage, GenerateRequest, GenerateResult, Model
+from tunegate.engine import Engine, NullProgress, Progress, Roles
+from tunegate.engine._loop import run_sync
+from tunegate.models import GenerateRequest, GenerateResult, Model, Result, RoleRequest
 from tunegate.regression._assertions import AssertionContext, AssertionResult
 from tunegate.regression._load import Case, RegressionSuite
 from tunegate.store import Store
 
-__all__ = ["CaseResult", "RegressionResult", "evaluate_cases", "find_baseline_run", "run_regression"]
+__all__ = [
+    "CaseResult",
+    "RegressionResult",
+    "aevaluate_cases",
+    "case_followups",
+    "check_case",
+    "evaluate_cases",
+    "find_baseline_run",
+    "run_regression",
+]
 
 log = logging.getLogger(__name__)
 
 Status = Literal["passed", "flaky", "failed"]
-JUDGE_MAX_NEW_TOKENS = 16
 
 
 @dataclass
@@ -177,29 +187,39 @@ class RegressionResult:
         }
 
 
-def _judge_fn(store: Store, engines: dict[str, Engine]) -> Callable[[str, str | None], str]:
-    def judge(prompt: str, spec: str | None) -> str:
-        assert spec is not None
-        if spec not in engines:
-            engines[spec] = Engine(Model(spec), store, label=f"judge {spec}")
-        req = GenerateRequest(
-            prompt=(ChatMessage("user", prompt),), max_new_tokens=JUDGE_MAX_NEW_TOKENS, temperature=0.0
-        )
-        res = engines[spec].run([req], "llm-rubric")[0]
-        assert isinstance(res, GenerateResult)
-        return res.text
-
-    return judge
+def _context(suite: RegressionSuite, case: Case, answers: Mapping[RoleRequest, Result]) -> AssertionContext:
+    return AssertionContext(
+        case_id=case.id,
+        prompt=case.prompt_text,
+        vars=dict(case.vars),
+        answers=answers,
+        default_judge=suite.judge,
+    )
 
 
-def evaluate_cases(
+def case_followups(suite: RegressionSuite, case: Case, texts: list[str]) -> list[RoleRequest]:
+    """What the case's assertions need from other models (judges) to check ``texts``."""
+    ctx = _context(suite, case, {})
+    return [rr for t in texts for a in case.assertions for rr in a.followups(t, ctx)]
+
+
+def check_case(
+    suite: RegressionSuite, case: Case, texts: list[str], answers: Mapping[RoleRequest, Result]
+) -> CaseResult:
+    """Every assertion of ``case`` on every answer, with the follow-up ``answers`` at hand."""
+    ctx = _context(suite, case, answers)
+    return CaseResult(case, texts, [[a(t, ctx) for a in case.assertions] for t in texts])
+
+
+async def aevaluate_cases(
     suite: RegressionSuite,
     engine: Engine,
     *,
-    judges: dict[str, Engine] | None = None,
+    roles: Roles | None = None,
     notes: list[str] | None = None,
 ) -> list[CaseResult]:
-    """Answer every case of ``suite`` with ``engine`` (one batched, cached call) and check it."""
+    """Answer every case of ``suite`` with ``engine`` (one batched, cached call), ask the judges of
+    every answer in one more batched round (``roles``), and check each case."""
     requests: list[GenerateRequest] = []
     spans: list[tuple[int, int]] = []
     for case in suite.cases:
@@ -211,20 +231,25 @@ def evaluate_cases(
                 f"case {case.id!r}: repeat {case.repeat} at temperature 0 gives {case.repeat} identical "
                 "answers (asked once); set temperature > 0 to sample"
             )
-    answers = engine.run(requests, f"regress {suite.name}")
-    judge = _judge_fn(engine.store, judges if judges is not None else {})
-    out = []
-    for case, (lo, hi) in zip(suite.cases, spans, strict=True):
-        texts = [a.text for a in answers[lo:hi] if isinstance(a, GenerateResult)]
-        ctx = AssertionContext(
-            case_id=case.id,
-            prompt=case.prompt_text,
-            vars=dict(case.vars),
-            judge=judge,
-            default_judge=suite.judge,
-        )
-        out.append(CaseResult(case, texts, [[a(t, ctx) for a in case.assertions] for t in texts]))
-    return out
+    answers = await engine.arun(requests, f"regress {suite.name}")
+    texts = [[a.text for a in answers[lo:hi] if isinstance(a, GenerateResult)] for lo, hi in spans]
+    follow = [rr for case, t in zip(suite.cases, texts, strict=True) for rr in case_followups(suite, case, t)]
+    replies: dict[RoleRequest, Result] = {}
+    if follow:
+        roles = roles or Roles(engine.store, progress=engine.progress, policy=engine.policy)
+        replies = await roles.aanswer(follow, f"llm-rubric {suite.name}")
+    return [check_case(suite, case, t, replies) for case, t in zip(suite.cases, texts, strict=True)]
+
+
+def evaluate_cases(
+    suite: RegressionSuite,
+    engine: Engine,
+    *,
+    roles: Roles | None = None,
+    notes: list[str] | None = None,
+) -> list[CaseResult]:
+    """:func:`aevaluate_cases`, blocking."""
+    return run_sync(aevaluate_cases(suite, engine, roles=roles, notes=notes))
 
 
 def find_baseline_run(store: Store, suite: str, which: str = "last") -> dict[str, Any] | None:
@@ -270,18 +295,16 @@ def run_regression(
         config={"source": suite.source, "cases": len(suite.cases), **(config or {})},
     )
     result.run_id = run_id
-    engines = [Engine(model, store, batch_size=batch_size, progress=progress, label="model")]
-    judges: dict[str, Engine] = {}
+    roles = Roles(store, progress=progress, batch_size=batch_size)
+    roles.assign("target", model)
+    if ref is not None:
+        roles.assign("reference", ref)
     status = "failed"
     try:
         with progress:
-            result.cases = evaluate_cases(suite, engines[0], judges=judges, notes=result.notes)
+            result.cases, ref_cases = run_sync(_evaluate_both(suite, roles, ref is not None, result.notes))
             rows = [("tuned", suite.name, c.id, "pass", c.fraction, c.outputs[0]) for c in result.cases]
-            if ref is not None:
-                engines.append(
-                    Engine(ref, store, batch_size=batch_size, progress=progress, label="reference")
-                )
-                ref_cases = evaluate_cases(suite, engines[1], judges=judges)
+            if ref_cases is not None:
                 result.reference_cases = {c.id: c for c in ref_cases}
                 rows += [("base", suite.name, c.id, "pass", c.fraction, c.outputs[0]) for c in ref_cases]
         store.put_scores(run_id, rows)
@@ -293,7 +316,7 @@ def run_regression(
         status = "interrupted"
         raise
     finally:
-        stats = [e.stats for e in [*engines, *judges.values()]]
+        stats = [e.stats for e in roles.engines.values()]
         store.finish_run(
             run_id,
             status=status,
@@ -301,3 +324,14 @@ def run_regression(
             n_computed=sum(s.computed for s in stats),
             n_cached=sum(s.cached for s in stats),
         )
+
+
+async def _evaluate_both(
+    suite: RegressionSuite, roles: Roles, reference: bool, notes: list[str]
+) -> tuple[list[CaseResult], list[CaseResult] | None]:
+    """The target and (optionally) the reference at the same time."""
+    target = aevaluate_cases(suite, roles.engine("target"), roles=roles, notes=notes)
+    if not reference:
+        return await target, None
+    got, ref = await asyncio.gather(target, aevaluate_cases(suite, roles.engine("reference"), roles=roles))
+    return got, ref

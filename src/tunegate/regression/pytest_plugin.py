@@ -47,12 +47,12 @@ class TunegateFile(pytest.File):
 
 def _engine(config: pytest.Config) -> Any:
     if _ENGINE not in config.stash:
-        from tunegate.engine import Engine
-        from tunegate.models import Model
+        from tunegate.engine import Roles
         from tunegate.store import open_store
 
-        store = open_store(config.getoption("--tunegate-db"))
-        config.stash[_ENGINE] = (Engine(Model(config.getoption("--tunegate-model")), store), {})
+        roles = Roles(open_store(config.getoption("--tunegate-db")))
+        roles.assign("target", config.getoption("--tunegate-model"))
+        config.stash[_ENGINE] = (roles.engine("target"), roles)
     return config.stash[_ENGINE]
 
 
@@ -68,9 +68,9 @@ class TunegateItem(pytest.Item):
     def runtest(self) -> None:
         from tunegate.regression._run import evaluate_cases
 
-        engine, judges = _engine(self.config)
+        engine, roles = _engine(self.config)
         one = RegressionSuite(self.suite.name, self.suite.source, self.suite.spec, (self.case,))
-        (result,) = evaluate_cases(one, engine, judges=judges)
+        (result,) = evaluate_cases(one, engine, roles=roles)
         strict = self.config.getoption("--tunegate-strict-flaky")
         if not result.ok or (strict and result.status == "flaky"):
             raise TunegateCaseFailed(f"{result.status}: {result.reason}\noutput: {result.outputs[0]!r}")

@@ -5,13 +5,15 @@ suite -> tasks -> (base, tuned) engines -> per-item scores -> paired estimates -
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from tunegate.engine import Engine, NullProgress, Progress
+from tunegate.engine import Engine, NullProgress, Progress, Roles
+from tunegate.engine._loop import run_sync
 from tunegate.models import Model
-from tunegate.runner._evaluate import TaskScores, evaluate_task
+from tunegate.runner._evaluate import TaskScores, aevaluate_task
 from tunegate.runner._result import (
     ComparisonResult,
     FlippedItem,
@@ -94,15 +96,18 @@ def compare_models(
         tuned=str(tuned_model.spec),
         config={"limit": config.limit, "suite": suite.model_dump(mode="json")},
     )
-    engines = {
-        role: Engine(m, store, batch_size=config.batch_size, progress=progress, label=role)
-        for role, m in (("base", base_model), ("tuned", tuned_model))
-    }
+    roles = Roles(
+        store,
+        models={"base": base_model, "tuned": tuned_model},
+        progress=progress,
+        batch_size=config.batch_size,
+    )
+    engines = {role: roles.engine(role) for role in ("base", "tuned")}
     status = "failed"
     result: ComparisonResult | None = None
     try:
         with progress:
-            task_results, all_gates, score_rows = _run_tasks(config, engines, run_id)
+            task_results, all_gates, score_rows = _run_tasks(config, engines, run_id, roles)
         result = _verdict(config, run_id, base_model, tuned_model, task_results, all_gates, engines)
         store.put_scores(run_id, score_rows)
         store.put_comparisons(
@@ -115,7 +120,7 @@ def compare_models(
         status = "interrupted"
         raise
     finally:
-        stats = [e.stats for e in engines.values()]
+        stats = [e.stats for e in roles.engines.values()]  # judges' too
         store.finish_run(
             run_id,
             status=status,
@@ -126,7 +131,7 @@ def compare_models(
 
 
 def _run_tasks(
-    config: CompareConfig, engines: dict[str, Engine], run_id: str
+    config: CompareConfig, engines: dict[str, Engine], run_id: str, roles: Roles
 ) -> tuple[
     list[TaskComparison],
     list[tuple[str, str, Any, MetricComparison]],
@@ -139,9 +144,8 @@ def _run_tasks(
         if config.limit is not None:
             entry = entry.model_copy(update={"limit": min(config.limit, entry.limit or config.limit)})
         task = build_task(entry)
-        task.attach(next(iter(engines.values())).store)
         docs = task.docs()
-        scores = {role: evaluate_task(eng, entry.label, task, docs) for role, eng in engines.items()}
+        scores = run_sync(_evaluate_roles(engines, entry.label, task, docs, roles))
         for role, ts in scores.items():
             for item, sc in ts.items.items():
                 rows.extend((role, entry.label, item, m, v, sc.output) for m, v in sc.values.items())
@@ -166,6 +170,14 @@ def _run_tasks(
                 (entry.label, gate.metric or task.primary, gate, tc.metric(gate.metric or task.primary))
             )
     return task_results, gates, rows
+
+
+async def _evaluate_roles(
+    engines: dict[str, Engine], label: str, task: Any, docs: Any, roles: Roles
+) -> dict[str, TaskScores]:
+    """Every role's scores on one task, the roles side by side (shared weights take turns)."""
+    got = await asyncio.gather(*(aevaluate_task(e, label, task, docs, roles) for e in engines.values()))
+    return dict(zip(engines, got, strict=True))
 
 
 def decide_gate(

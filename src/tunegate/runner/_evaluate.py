@@ -1,15 +1,22 @@
-"""Evaluate one model on a suite's tasks: documents -> requests -> engine -> per-item scores."""
+"""Evaluate one model on a suite's tasks: documents -> requests -> engine -> per-item scores.
+
+Round one asks every document's requests of the target engine, one batched call per request kind.
+Round two (only for tasks that declare one, :meth:`Task.second_round`) asks every document's
+follow-up requests of the roles they name (a judge, an attacker), batched across documents, through
+the run's :class:`~tunegate.engine.Roles`; then each document is scored.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 
-from tunegate.engine import Engine
-from tunegate.models import GenerateResult, Request, Result
+from tunegate.engine import Engine, Roles
+from tunegate.engine._loop import run_sync
+from tunegate.models import GenerateResult, Request, Result, RoleRequest
 from tunegate.tasks import Doc, ItemScore, Task
 
-__all__ = ["TaskScores", "evaluate_task"]
+__all__ = ["TaskScores", "aevaluate_task", "evaluate_task"]
 
 
 @dataclass(frozen=True)
@@ -22,8 +29,11 @@ class TaskScores:
     chat_template: bool = False
 
 
-def evaluate_task(engine: Engine, label: str, task: Task, docs: list[Doc]) -> TaskScores:
-    """Run every document's requests through ``engine`` and score each document."""
+async def aevaluate_task(
+    engine: Engine, label: str, task: Task, docs: list[Doc], roles: Roles | None = None
+) -> TaskScores:
+    """Run every document's requests through ``engine`` (and its second round through ``roles``),
+    and score each document."""
     per_doc: list[list[Request]] = [task.requests(d) for d in docs]
     by_kind: dict[str, list[tuple[int, int]]] = defaultdict(list)
     flat: dict[str, list[Request]] = defaultdict(list)
@@ -33,12 +43,40 @@ def evaluate_task(engine: Engine, label: str, task: Task, docs: list[Doc]) -> Ta
             flat[r.kind].append(r)
     answers: list[list[Result | None]] = [[None] * len(reqs) for reqs in per_doc]
     for kind, positions in by_kind.items():
-        for (i, j), res in zip(positions, engine.run(flat[kind], description=label), strict=True):
+        got = await engine.arun(flat[kind], description=label)
+        for (i, j), res in zip(positions, got, strict=True):
             answers[i][j] = res
-    items = {}
-    for doc, got in zip(docs, answers, strict=True):
+    firsts: list[list[Result]] = []
+    for got in answers:
         done = [r for r in got if r is not None]
         assert len(done) == len(got)
-        items[doc.id] = task.score(doc, done)
-    templated = any(isinstance(r, GenerateResult) and r.chat_template for got in answers for r in got)
+        firsts.append(done)
+    seconds = await _second_round(engine, label, task, docs, firsts, roles)
+    items = {}
+    for doc, first, second in zip(docs, firsts, seconds, strict=True):
+        items[doc.id] = (
+            task.score_rounds(doc, first, second) if second is not None else task.score(doc, first)
+        )
+    templated = any(isinstance(r, GenerateResult) and r.chat_template for got in firsts for r in got)
     return TaskScores(task=label, items=items, chat_template=templated)
+
+
+async def _second_round(
+    engine: Engine, label: str, task: Task, docs: list[Doc], firsts: list[list[Result]], roles: Roles | None
+) -> list[list[Result] | None]:
+    """Every document's follow-up answers (None for a document that asked none)."""
+    wanted: list[list[RoleRequest]] = [
+        list(task.second_round(d, r)) for d, r in zip(docs, firsts, strict=True)
+    ]
+    if not any(wanted):
+        return [None] * len(docs)
+    roles = roles or Roles(engine.store, progress=engine.progress, policy=engine.policy)
+    got = await roles.aanswer([rr for w in wanted for rr in w], f"{label} (round 2)")
+    return [[got[rr] for rr in w] if w else None for w in wanted]
+
+
+def evaluate_task(
+    engine: Engine, label: str, task: Task, docs: list[Doc], roles: Roles | None = None
+) -> TaskScores:
+    """:func:`aevaluate_task`, blocking."""
+    return run_sync(aevaluate_task(engine, label, task, docs, roles))

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tunegate.engine import Engine, NullProgress, Progress
+from tunegate.engine import NullProgress, Progress, Roles
 from tunegate.models import Model
 from tunegate.runner._evaluate import evaluate_task
 from tunegate.store import Store
@@ -42,7 +42,8 @@ def run_model(
         tuned=str(model.spec),
         config={"limit": limit, "suite": suite.model_dump(mode="json")},
     )
-    engine = Engine(model, store, batch_size=batch_size, progress=progress, label="model")
+    roles = Roles(store, models={"target": model}, progress=progress, batch_size=batch_size)
+    engine = roles.engine("target")
     rows: list[tuple[str, str, str, str, float, str | None]] = []
     summary: list[dict[str, Any]] = []
     status = "failed"
@@ -52,7 +53,7 @@ def run_model(
                 if limit is not None:
                     entry = entry.model_copy(update={"limit": min(limit, entry.limit or limit)})
                 task = build_task(entry)
-                scores = evaluate_task(engine, entry.label, task, task.docs())
+                scores = evaluate_task(engine, entry.label, task, task.docs(), roles)
                 for item, sc in scores.items.items():
                     rows.extend(("model", entry.label, item, m, v, sc.output) for m, v in sc.values.items())
                 for m in task.metrics:
@@ -75,7 +76,7 @@ def run_model(
             run_id,
             status=status,
             result={"tasks": summary} if status == "completed" else None,
-            n_computed=engine.stats.computed,
-            n_cached=engine.stats.cached,
+            n_computed=sum(e.stats.computed for e in roles.engines.values()),
+            n_cached=sum(e.stats.cached for e in roles.engines.values()),
         )
     return {"run_id": run_id, "model": str(model.spec), "fingerprint": model.fingerprint, "tasks": summary}

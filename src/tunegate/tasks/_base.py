@@ -3,6 +3,21 @@
 A task turns each document into requests (all of one kind), and scores one document from its
 results. Extraction, per-item scoring and aggregation are separate: a task returns per-item values;
 ``tunegate.stats`` pairs and aggregates them with their uncertainty.
+
+A task may declare a **second round**, for other models (roles) that work on the first answers: a
+judge grading them, an attacker's next turn. The runner asks every document's first round, then
+calls :meth:`Task.second_round` for each document, answers all the returned
+:class:`~tunegate.models.RoleRequest` together (one batched, cached engine call per role, model and
+kind, shown in the same progress display) and scores with :meth:`Task.score_rounds`::
+
+    def second_round(self, doc, results):
+        answer = results[0].text
+        return [RoleRequest("judge", GenerateRequest(f"Is this polite? {answer}"), model="hf:judge")]
+
+    def score_rounds(self, doc, results, second):
+        return ItemScore({"polite": float("YES" in second[0].text)})
+
+A task never builds an engine or touches the store.
 """
 
 from __future__ import annotations
@@ -12,9 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from tunegate.models import Request, Result
+from tunegate.models import Request, Result, RoleRequest
 
-__all__ = ["Doc", "ItemScore", "MetricInfo", "Task", "TaskOptions"]
+__all__ = ["Doc", "ItemScore", "MetricInfo", "RoleRequest", "Task", "TaskOptions"]
 
 Dimension = Literal["task", "retention", "safety", "preference", "regression"]
 
@@ -86,8 +101,15 @@ class Task(ABC):
     def score(self, doc: Doc, results: Sequence[Result]) -> ItemScore:
         """Per-item scores from the results of :meth:`requests`."""
 
-    def attach(self, store: Any) -> None:  # noqa: B027 - optional hook, empty by default
-        """Called by the runner with the run's store before scoring (for tasks that call models)."""
+    def second_round(self, doc: Doc, results: Sequence[Result]) -> Sequence[RoleRequest]:
+        """Requests for other roles once ``doc``'s first answers are in (default: none)."""
+        return ()
+
+    def score_rounds(self, doc: Doc, results: Sequence[Result], second: Sequence[Result]) -> ItemScore:
+        """Per-item scores from both rounds (``second``: answers to :meth:`second_round`, in order).
+
+        Default: :meth:`score`, for tasks without a second round."""
+        return self.score(doc, results)
 
     def describe(self) -> dict[str, Any]:
         """What identifies this task's configuration (recorded with a run)."""

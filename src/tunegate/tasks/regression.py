@@ -7,7 +7,8 @@
           - {metric: pass, min_score: 1.0}    # every case must pass on the tuned model
 
 Each expanded case is one item; ``pass`` is 1 when the case met its threshold (passed or flaky).
-``llm-rubric`` judges run through the comparison's store, so their answers are cached too.
+``llm-rubric`` judges are the task's second round: the runner asks every item's judge requests
+together, through the run's engines, so they are batched, cached and shown in the progress display.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from functools import cached_property
 from typing import Any
 
 from tunegate.errors import ConfigError
-from tunegate.models import GenerateResult, Request, Result
+from tunegate.models import GenerateResult, Request, Result, RoleRequest
 from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task
 from tunegate.tasks._registry import TASKS
 
@@ -34,11 +35,6 @@ class RegressionTask(Task):
     primary = "pass"
     extra_options = ("suite",)
 
-    _store: Any = None
-
-    def attach(self, store: Any) -> None:
-        self._store = store
-
     @cached_property
     def suite(self) -> Any:
         from tunegate.regression import load_regression_suite
@@ -54,20 +50,25 @@ class RegressionTask(Task):
     def requests(self, doc: Doc) -> list[Request]:
         return list(self.suite.cases[doc.data["index"]].requests())
 
-    def score(self, doc: Doc, results: Sequence[Result]) -> ItemScore:
-        from tunegate.regression import AssertionContext, CaseResult
-        from tunegate.regression._run import _judge_fn
+    def second_round(self, doc: Doc, results: Sequence[Result]) -> Sequence[RoleRequest]:
+        from tunegate.regression import case_followups
+
+        return case_followups(self.suite, self.suite.cases[doc.data["index"]], _texts(results))
+
+    def score_rounds(self, doc: Doc, results: Sequence[Result], second: Sequence[Result]) -> ItemScore:
+        from tunegate.regression import check_case
 
         case = self.suite.cases[doc.data["index"]]
-        texts = [r.text for r in results if isinstance(r, GenerateResult)]
-        judge = _judge_fn(self._store, {}) if self._store is not None else None
-        ctx = AssertionContext(
-            case_id=case.id,
-            prompt=case.prompt_text,
-            vars=dict(case.vars),
-            judge=judge,
-            default_judge=self.suite.judge,
-        )
-        cr = CaseResult(case, texts, [[a(t, ctx) for a in case.assertions] for t in texts])
+        answers = dict(zip(self.second_round(doc, results), second, strict=True)) if second else {}
+        texts = _texts(results)
+        cr = check_case(self.suite, case, texts, answers)
         out = texts[0] if texts else ""
         return ItemScore(values={"pass": float(cr.ok)}, output=f"[{cr.status}] {cr.reason}\n{out}".strip())
+
+    def score(self, doc: Doc, results: Sequence[Result]) -> ItemScore:
+        """Scores without a second round (a judged case then fails, saying it had no judge answer)."""
+        return self.score_rounds(doc, results, [])
+
+
+def _texts(results: Sequence[Result]) -> list[str]:
+    return [r.text for r in results if isinstance(r, GenerateResult)]
