@@ -17,6 +17,12 @@ The model name picks the behaviour:
 - ``noecho``: refuses echo (400); ``needs1``: refuses ``max_tokens=0`` but echoes with ``max_tokens=1``
 - ``nostop``: ignores stop strings (the client must cut)
 - ``locked``: 401 without an ``Authorization`` header
+- ``trickle``: a valid answer sent one byte every ``trickle_seconds`` (each read is quick, the whole
+  is not)
+- ``nan``: echoed logprobs are NaN; ``strings``: echoed logprobs are strings such as ``"-0.5"``
+- ``huge``: a 2 MB body (with Content-Length); ``hugechunked``: the same without Content-Length
+- ``drop``: the first request's connection is closed without an answer, later ones answer
+- ``hang``: answers the first ``answer_first`` requests, then holds every later one until ``stop()``
 """
 
 from __future__ import annotations
@@ -49,8 +55,13 @@ def _top(token: str) -> dict[str, float]:
 class FakeOpenAIServer:
     """Start with ``start()``; ``url`` is its ``/v1`` base; ``requests`` records (path, headers, body)."""
 
-    def __init__(self, slow_seconds: float = 1.0) -> None:
+    def __init__(
+        self, slow_seconds: float = 1.0, trickle_seconds: float = 0.2, answer_first: int = 4
+    ) -> None:
         self.slow_seconds = slow_seconds
+        self.trickle_seconds = trickle_seconds
+        self.answer_first = answer_first
+        self.released = threading.Event()
         self.requests: list[tuple[str, dict[str, str], dict[str, Any]]] = []
         self.calls: Counter[str] = Counter()
         self.roots: dict[str, str] = {"m": "/models/m-step-100", "tuned": "/adapters/tuned-step-100"}
@@ -70,6 +81,7 @@ class FakeOpenAIServer:
         return self
 
     def stop(self) -> None:
+        self.released.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -99,7 +111,11 @@ class FakeOpenAIServer:
             if model == "needs1" and max_tokens == 0:
                 raise _Status(400, {"error": {"message": "max_tokens must be at least 1"}})
             tokens = tokenize(prompt)
-            lps: list[float | None] = [token_logprob(t) for t in tokens]
+            lps: list[Any] = [token_logprob(t) for t in tokens]
+            if model == "nan":
+                lps = [float("nan")] * len(tokens)
+            if model == "strings":
+                lps = [str(x) for x in lps]
             tops: list[dict[str, float] | None] = [_top(t) for t in tokens]
             if model != "nobos":
                 tokens, lps, tops = ["<s>", *tokens], [None, *lps], [None, *tops]
@@ -168,6 +184,40 @@ class FakeOpenAIServer:
                 except OSError:  # the client gave up (timed out) and closed the connection
                     pass
 
+            def _trickle(self, payload: Any) -> None:
+                raw = json.dumps(payload).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(raw)))
+                    self.end_headers()
+                    for i in range(len(raw)):
+                        if server.released.wait(server.trickle_seconds):
+                            return
+                        self.wfile.write(raw[i : i + 1])
+                        self.wfile.flush()
+                except OSError:
+                    pass
+
+            def _huge(self, chunked: bool) -> None:
+                filler = "x" * (2 * 1024 * 1024)
+                raw = json.dumps(
+                    {"choices": [{"index": 0, "text": filler, "finish_reason": "length"}]}
+                ).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    if chunked:
+                        self.send_header("Connection", "close")
+                        self.close_connection = True
+                    else:
+                        self.send_header("Content-Length", str(len(raw)))
+                    self.end_headers()
+                    for a in range(0, len(raw), 65536):
+                        self.wfile.write(raw[a : a + 65536])
+                except OSError:
+                    pass
+
             def do_GET(self) -> None:
                 with server.lock:
                     server.requests.append((self.path, dict(self.headers), {}))
@@ -205,6 +255,16 @@ class FakeOpenAIServer:
                     return self._send(200, b"<html>502 Bad Gateway</html>")
                 if model == "nofields":
                     return self._send(200, {"id": "cmpl-1", "object": "text_completion"})
+                if model == "drop" and n == 1:
+                    self.close_connection = True
+                    return None
+                if model in ("huge", "hugechunked"):
+                    return self._huge(chunked=model == "hugechunked")
+                if model == "hang" and n > server.answer_first:
+                    server.released.wait(60)
+                    return None
+                if model == "trickle":
+                    return self._trickle(server.completion(body))
                 try:
                     if self.path == "/v1/completions":
                         return self._send(200, server.completion(body))
