@@ -73,7 +73,7 @@ class Policy:
     def delay(self, failures: int, retry_after: float | None = None) -> float:
         """Seconds to wait before try ``failures + 1``: exponential with jitter, or the server's wish."""
         base = min(self.backoff * 2 ** (failures - 1), self.max_backoff)
-        wait = base * random.uniform(0.5, 1.5)
+        wait: float = base * random.uniform(0.5, 1.5)
         if retry_after is not None:
             wait = max(wait, min(max(retry_after, 0.0), self.max_retry_after))
         return wait

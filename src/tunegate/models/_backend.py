@@ -104,12 +104,11 @@ class Backend(ABC):
 
     def call(self, kind: str, requests: Sequence[Any]) -> list[Result]:
         """The blocking method for ``kind``."""
-        method = {
-            "loglikelihood": self.loglikelihood,
-            "loglikelihood_rolling": self.loglikelihood_rolling,
-            "generate": self.generate,
-        }[kind]
-        return list(method(requests))
+        if kind == "loglikelihood":
+            return list(self.loglikelihood(requests))
+        if kind == "loglikelihood_rolling":
+            return list(self.loglikelihood_rolling(requests))
+        return list(self.generate(requests))
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections or memory (optional)."""

@@ -349,10 +349,7 @@ class OpenAIBackend(Backend):
     async def abatch(self, kind: str, requests: Sequence[Any]) -> list[Result]:
         """Every request of the batch at once (the engine bounds how many batches are in flight)."""
         self._client.max_bytes = self.max_response_bytes
-        one = {"loglikelihood": self._ll_one, "loglikelihood_rolling": self._rolling_one}.get(
-            kind, self._generate_one
-        )
-        tasks = [asyncio.ensure_future(one(r)) for r in requests]
+        tasks: list[asyncio.Future[Result]] = [asyncio.ensure_future(self._one(kind, r)) for r in requests]
         try:
             return list(await asyncio.gather(*tasks))
         except BaseException:
@@ -361,14 +358,25 @@ class OpenAIBackend(Backend):
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
 
+    async def _one(self, kind: str, r: Any) -> Result:
+        if kind == "loglikelihood":
+            return await self._ll_one(r)
+        if kind == "loglikelihood_rolling":
+            return await self._rolling_one(r)
+        return await self._generate_one(r)
+
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
-        return _sync(self.abatch("loglikelihood", requests))  # type: ignore[return-value]
+        return [
+            r for r in _sync(self.abatch("loglikelihood", requests)) if isinstance(r, LoglikelihoodResult)
+        ]
 
     def loglikelihood_rolling(self, requests: Sequence[RollingRequest]) -> list[RollingResult]:
-        return _sync(self.abatch("loglikelihood_rolling", requests))  # type: ignore[return-value]
+        return [
+            r for r in _sync(self.abatch("loglikelihood_rolling", requests)) if isinstance(r, RollingResult)
+        ]
 
     def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerateResult]:
-        return _sync(self.abatch("generate", requests))  # type: ignore[return-value]
+        return [r for r in _sync(self.abatch("generate", requests)) if isinstance(r, GenerateResult)]
 
     # -- scoring ------------------------------------------------------------------------------------
     async def _echo(self, prompt: str) -> _Echo:

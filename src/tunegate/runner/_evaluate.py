@@ -47,9 +47,9 @@ async def aevaluate_task(
         for (i, j), res in zip(positions, got, strict=True):
             answers[i][j] = res
     firsts: list[list[Result]] = []
-    for got in answers:
-        done = [r for r in got if r is not None]
-        assert len(done) == len(got)
+    for slots in answers:
+        done = [r for r in slots if r is not None]
+        assert len(done) == len(slots)
         firsts.append(done)
     seconds = await _second_round(engine, label, task, docs, firsts, roles)
     items = {}
