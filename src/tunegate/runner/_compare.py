@@ -175,7 +175,10 @@ def _run_tasks(
 async def _evaluate_roles(
     engines: dict[str, Engine], label: str, task: Any, docs: Any, roles: Roles
 ) -> dict[str, TaskScores]:
-    """Every role's scores on one task, the roles side by side (shared weights take turns)."""
+    """Every role's scores on one task, the roles side by side (shared weights take turns). Roles on
+    the same model (an A/A check) go one after the other, so the second is answered from the cache."""
+    if len({e.model.fingerprint for e in engines.values()}) < len(engines):
+        return {role: await aevaluate_task(e, label, task, docs, roles) for role, e in engines.items()}
     got = await asyncio.gather(*(aevaluate_task(e, label, task, docs, roles) for e in engines.values()))
     return dict(zip(engines, got, strict=True))
 
