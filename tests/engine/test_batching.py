@@ -45,3 +45,18 @@ def test_other_kinds_are_plain_length_sorted_chunks() -> None:
     reqs = [GenerateRequest("a" * n) for n in (3, 9, 1, 7, 5)]
     batches = _batches(reqs, list(range(5)), size=2)
     assert [[reqs[i].size() for i in b] for b in batches] == [[9, 7], [5, 3], [1]]
+
+
+def test_the_hf_backend_keeps_its_prefix_family_batches(tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
+    """The HF scorer's batches are the prefix-family batches of 128 requests the engine always made."""
+    from tunegate.models import Model
+    from tunegate.models._order import longest_first
+
+    backend = Model(f"hf:{tiny_model_dir}").backend
+    shots = "Q: 1+1?\nA: 2\n\nQ: 2+2?\nA: 4\n\n"
+    reqs = [LoglikelihoodRequest(f"{shots}Q: {n}?", c) for n in range(80) for c in (" a", " b", " c")]
+    missing = list(range(len(reqs)))
+    size = backend.batch_size("loglikelihood")
+    assert size == 128
+    assert backend.plan(reqs, missing, size) == _batches(reqs, missing, size)
+    assert backend.plan(reqs, missing, size) != longest_first(reqs, missing, size)  # not the default order
