@@ -143,3 +143,34 @@ def _count(db: Path) -> int:
             con.close()
     except sqlite3.OperationalError:
         return 0
+
+
+def test_ctrl_c_during_a_local_forward_pass_exits_130_within_2_s(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """A local backend call cannot be cancelled; the process still leaves at once (not aborting in
+    torch's threads at shutdown), keeping every stored sub-batch."""
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: gen\ntasks:\n  - task: triviaqa\n    limit: 400\n", encoding="utf-8")
+    db = tmp_path / "run.db"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    cmd = [sys.executable, "-m", "tunegate", "run", "--model", f"hf:{tiny_model_dir}", "--suite", str(suite)]
+    cmd += ["--db", f"sqlite:///{db}", "-q"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while _count(db) < 16 and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        before = _count(db)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(timeout=10)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _, err = proc.communicate()
+    assert rc == 130, (rc, err.decode()[-2000:])
+    assert took < 2.0, f"exit took {took:.2f} s"
+    assert 16 <= before <= _count(db) < 400

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -49,7 +48,9 @@ def guarded(fn: F) -> F:
             err_console.print(
                 "interrupted: finished results are stored; run the same command again to resume"
             )
-            sys.exit(130)
+            from tunegate.engine._loop import exit_process
+
+            exit_process(130)  # at once, even with a backend call still running in a worker
 
     return wrapper  # type: ignore[return-value]
 

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["engine_loop", "in_worker", "on_engine_loop", "run_sync"]
+__all__ = ["engine_loop", "exit_process", "in_worker", "on_engine_loop", "run_sync"]
 
 T = TypeVar("T")
 
 _LOOP: asyncio.AbstractEventLoop | None = None
 _LOCK = threading.Lock()
+_BUSY: set[threading.Thread] = set()  # worker threads still inside a backend call
 #: how long an interrupted caller waits for cancelled work to wind down (a store write to finish)
 CANCEL_GRACE_S = 0.5
 
@@ -73,14 +77,31 @@ async def in_worker(fn: Callable[..., T], *args: Any) -> T:
             fut.set_exception(value)
 
     def work() -> None:
+        me = threading.current_thread()
+        _BUSY.add(me)
         try:
             value = fn(*args)
         except BaseException as e:  # handed to the awaiting coroutine
             outcome: tuple[bool, Any] = (False, e)
         else:
             outcome = (True, value)
+        finally:
+            _BUSY.discard(me)
         with contextlib.suppress(RuntimeError):  # the loop is gone (the process is exiting)
             loop.call_soon_threadsafe(settle, *outcome)
 
     threading.Thread(target=work, name="tunegate-backend", daemon=True).start()
     return await fut
+
+
+def exit_process(code: int) -> None:
+    """Exit with ``code``. With a backend call still running in a worker (Ctrl-C during a local
+    forward pass) the interpreter's normal shutdown would wait on, or abort in, native threads
+    (torch's), so the process leaves at once: output flushed, finished results already stored."""
+    if not any(t.is_alive() for t in _BUSY):
+        sys.exit(code)
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
