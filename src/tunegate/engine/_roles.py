@@ -15,6 +15,7 @@ or takes the model assigned to its role.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
@@ -95,10 +96,15 @@ class Roles:
         groups: dict[tuple[str, str | None, str], list[RoleRequest]] = defaultdict(list)
         for rr in dict.fromkeys(requests):  # once each, in order
             groups[(rr.role, rr.model, rr.request.kind)].append(rr)
+        keys = list(groups)
+        calls = [
+            self.engine(role, model).arun([rr.request for rr in groups[(role, model, kind)]], description)
+            for role, model, kind in keys
+        ]
+        got = await asyncio.gather(*calls)  # different roles and models side by side
         out: dict[RoleRequest, Result] = {}
-        for (role, model, _), items in groups.items():
-            got = await self.engine(role, model).arun([rr.request for rr in items], description)
-            out.update(zip(items, got, strict=True))
+        for k, answers in zip(keys, got, strict=True):
+            out.update(zip(groups[k], answers, strict=True))
         return out
 
     def answer(self, requests: Sequence[RoleRequest], description: str) -> dict[RoleRequest, Result]:
