@@ -20,9 +20,12 @@ from typing import Any, Literal
 
 from tunegate.engine import Engine, NullProgress, Progress
 from tunegate.models import ChatMessage, GenerateRequest, GenerateResult, Model
+from tunegate.models._requests import request_key
 from tunegate.regression._assertions import AssertionContext, AssertionResult
 from tunegate.regression._load import Case, RegressionSuite
-from tunegate.store import Store
+from tunegate.regression._record import AssertionOutcome, CaseReport, RegressReport, RegressSummary
+from tunegate.runner._rows import input_text
+from tunegate.store import ItemRow, RunRecord, Store
 
 __all__ = ["CaseResult", "RegressionResult", "evaluate_cases", "find_baseline_run", "run_regression"]
 
@@ -78,25 +81,30 @@ class CaseResult:
                     return prefix if n == 1 else f"{self.n_passed}/{n} repeats passed; {prefix}"
         return ""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "ok": self.ok,
-            "pass_fraction": self.fraction,
-            "threshold": self.case.threshold,
-            "repeat": len(self.checks),
-            "tags": list(self.case.tags),
-            "reason": self.reason,
-            "outputs": self.outputs,
-            "assertions": [
-                [
-                    {"type": a.spec.type, "passed": r.passed, "score": r.score, "reason": r.reason}
+    def report(
+        self, baseline: str | None = None, reference_verdict: str | None = None, reference: str | None = None
+    ) -> CaseReport:
+        return CaseReport(
+            id=self.id,
+            status=self.status,
+            ok=self.ok,
+            pass_fraction=self.fraction,
+            threshold=self.case.threshold,
+            repeat=len(self.checks),
+            tags=tuple(self.case.tags),
+            reason=self.reason,
+            outputs=tuple(self.outputs),
+            assertions=tuple(
+                tuple(
+                    AssertionOutcome(type=a.spec.type, passed=r.passed, score=r.score, reason=r.reason)
                     for a, r in zip(self.case.assertions, rs, strict=True)
-                ]
+                )
                 for rs in self.checks
-            ],
-        }
+            ),
+            baseline=baseline,
+            reference_verdict=reference_verdict,
+            reference=reference,
+        )
 
 
 @dataclass
@@ -145,36 +153,38 @@ class RegressionResult:
             return "regression introduced by fine-tuning"
         return "gap that was always there"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema": "tunegate.regress/1",
-            "suite": self.suite,
-            "model": self.model,
-            "reference": self.reference,
-            "run_id": self.run_id,
-            "baseline_run": self.baseline_run,
-            "summary": {
-                "cases": len(self.cases),
-                "passed": self.count("passed"),
-                "flaky": self.count("flaky"),
-                "failed": self.count("failed"),
-                "pass_rate": self.pass_rate,
-            },
-            "notes": self.notes,
-            "cases": [
-                {
-                    **c.to_json(),
-                    "baseline": self.baseline_category(c) if self.baseline is not None else None,
-                    "reference_verdict": self.reference_verdict(c) or None,
-                    "reference": (
+    def report(self) -> RegressReport:
+        """The stored and written form (``tunegate.regress/v1``)."""
+        return RegressReport(
+            suite=self.suite,
+            model=self.model,
+            reference=self.reference,
+            run_id=self.run_id,
+            baseline_run=self.baseline_run,
+            summary=RegressSummary(
+                cases=len(self.cases),
+                passed=self.count("passed"),
+                flaky=self.count("flaky"),
+                failed=self.count("failed"),
+                pass_rate=self.pass_rate,
+            ),
+            notes=tuple(self.notes),
+            cases=tuple(
+                c.report(
+                    baseline=self.baseline_category(c) if self.baseline is not None else None,
+                    reference_verdict=self.reference_verdict(c) or None,
+                    reference=(
                         self.reference_cases[c.id].status
                         if self.reference_cases and c.id in self.reference_cases
                         else None
                     ),
-                }
+                )
                 for c in self.cases
-            ],
-        }
+            ),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return self.report().to_json()
 
 
 def _judge_fn(store: Store, engines: dict[str, Engine]) -> Callable[[str, str | None], str]:
@@ -227,12 +237,12 @@ def evaluate_cases(
     return out
 
 
-def find_baseline_run(store: Store, suite: str, which: str = "last") -> dict[str, Any] | None:
+def find_baseline_run(store: Store, suite: str, which: str = "last") -> RunRecord | None:
     """The baseline run: ``last`` completed ``regress`` run of ``suite``, or the run with id ``which``."""
     if which != "last":
         return store.get_run(which)
-    for run in store.list_runs(suite=suite, limit=1000):
-        if run["kind"] == "regress" and run["status"] == "completed" and run.get("result"):
+    for run in store.list_runs(suite=suite, limit=1000, kind="regress"):
+        if run.status == "completed" and run.result:
             return run
     return None
 
@@ -259,45 +269,54 @@ def run_regression(
     if baseline and base_run is None:
         result.notes.append(f"no earlier regress run of suite {suite.name!r} to compare with")
     if base_run is not None:
-        result.baseline_run = base_run["id"]
-        result.baseline = {c["id"]: bool(c["ok"]) for c in (base_run.get("result") or {}).get("cases", [])}
-    run_id = store.start_run(
-        kind="regress",
-        suite=suite.name,
-        suite_hash=suite.hash,
-        base=result.reference,
-        tuned=result.model,
-        config={"source": suite.source, "cases": len(suite.cases), **(config or {})},
-    )
-    result.run_id = run_id
+        result.baseline_run = base_run.id
+        result.baseline = RegressReport.from_json(base_run.result).case_ok() if base_run.result else {}
     engines = [Engine(model, store, batch_size=batch_size, progress=progress, label="model")]
     judges: dict[str, Engine] = {}
-    status = "failed"
-    try:
+    roles = {"tuned": result.model, **({"base": result.reference} if result.reference else {})}
+    with store.run(
+        "regress",
+        suite=suite.name,
+        suite_hash=suite.hash,
+        roles=roles,
+        config={"source": suite.source, "cases": len(suite.cases), **(config or {})},
+    ) as run:
+        run.counts = lambda: (
+            sum(e.stats.computed for e in [*engines, *judges.values()]),
+            sum(e.stats.cached for e in [*engines, *judges.values()]),
+        )
+        result.run_id = run.id
         with progress:
             result.cases = evaluate_cases(suite, engines[0], judges=judges, notes=result.notes)
-            rows = [("tuned", suite.name, c.id, "pass", c.fraction, c.outputs[0]) for c in result.cases]
+            rows = _case_rows("tuned", suite, result.cases, engines[0])
             if ref is not None:
                 engines.append(
                     Engine(ref, store, batch_size=batch_size, progress=progress, label="reference")
                 )
                 ref_cases = evaluate_cases(suite, engines[1], judges=judges)
                 result.reference_cases = {c.id: c for c in ref_cases}
-                rows += [("base", suite.name, c.id, "pass", c.fraction, c.outputs[0]) for c in ref_cases]
-        store.put_scores(run_id, rows)
-        status = "completed"
-        for note in result.notes:
-            log.info(note)
-        return result
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        stats = [e.stats for e in [*engines, *judges.values()]]
-        store.finish_run(
-            run_id,
-            status=status,
-            result=result.to_json() if status == "completed" else None,
-            n_computed=sum(s.computed for s in stats),
-            n_cached=sum(s.cached for s in stats),
+                rows += _case_rows("base", suite, ref_cases, engines[1])
+        run.put_items(rows)
+        run.finish(result.to_json())
+    for note in result.notes:
+        log.info(note)
+    return result
+
+
+def _case_rows(role: str, suite: RegressionSuite, cases: list[CaseResult], engine: Engine) -> list[ItemRow]:
+    """A case's stored row: pass fraction, prompt, first answer (all answers are in the result), and
+    what it was checked against (its assertions) as the reference."""
+    fp = engine.model.fingerprint
+    return [
+        ItemRow(
+            role=role,
+            task=suite.name,
+            item=c.id,
+            values={"pass": c.fraction},
+            output=c.outputs[0] if c.outputs else None,
+            input=input_text(c.case.prompt),
+            reference="; ".join(a.label for a in c.case.assertions),
+            response_keys=tuple(request_key(fp, r) for r in c.case.requests()),
         )
+        for c in cases
+    ]
