@@ -145,7 +145,7 @@ def _fill_0001(db_url: str) -> None:
                     "value": 0.5,
                     "output": "Zürich",
                 },
-            ],  # fmt: skip
+            ],
         )
         c.execute(
             sa.insert(_comparisons),
