@@ -7,7 +7,7 @@ See :mod:`tunegate.models._backend` for the contract and its edge cases.
 """
 
 from tunegate.models._backend import Backend
-from tunegate.models._factory import BACKENDS, Loader, Model, load_model
+from tunegate.models._factory import BACKENDS, Loader, Model
 from tunegate.models._requests import (
     ChatMessage,
     GenerateRequest,
@@ -37,7 +37,6 @@ __all__ = [
     "Result",
     "RollingRequest",
     "RollingResult",
-    "load_model",
     "parse_model_spec",
     "request_key",
 ]

@@ -70,4 +70,9 @@ class RegressionTask(Task):
         )
         cr = CaseResult(case, texts, [[a(t, ctx) for a in case.assertions] for t in texts])
         out = texts[0] if texts else ""
-        return ItemScore(values={"pass": float(cr.ok)}, output=f"[{cr.status}] {cr.reason}\n{out}".strip())
+        return ItemScore(
+            values={"pass": float(cr.ok)},
+            output=f"[{cr.status}] {cr.reason}\n{out}".strip(),
+            input=case.prompt_text,
+            reference="; ".join(a.label for a in case.assertions),
+        )
