@@ -1,5 +1,6 @@
 """Where tunegate keeps files: the default store and the model cache.
 
+Shipped data (``tunegate/data/``) is found with :func:`package_data` by every layer that needs it.
 ``TUNEGATE_HOME`` (default ``./.tunegate``) holds the SQLite store; ``TUNEGATE_CACHE``
 (default ``~/.cache/tunegate``) holds converted models and the fingerprint cache, shared across projects.
 """
@@ -9,7 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir", "default_db_url", "home_dir"]
+__all__ = ["cache_dir", "default_db_url", "home_dir", "package_data"]
+
+
+def package_data(*parts: str) -> Path:
+    """Path of a data file shipped inside the tunegate package (``tunegate/data/...``)."""
+    from importlib.resources import files
+
+    return Path(str(files("tunegate").joinpath("data", *parts)))
 
 
 def home_dir() -> Path:

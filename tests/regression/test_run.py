@@ -50,16 +50,15 @@ def test_run_stores_scores_and_caches(tmp_path: Path, tiny_model_dir: Path) -> N
     assert any("identical" in n for n in r.notes)  # temperature 0 repeats are asked once
     assert "judge" in r.cases[-1].reason  # the random tiny judge gives no verdict or FAIL
     scores = store.get_scores(r.run_id or "")
-    assert {(s["item"], s["metric"], s["value"]) for s in scores} >= {
+    assert {(s.item, s.metric, s.value) for s in scores} >= {
         ("never", "pass", 0.0),
         ("any[0]", "pass", 1.0),
     }
     run = store.get_run(r.run_id or "")
-    assert (
-        run["kind"] == "regress" and run["status"] == "completed" and run["result"]["summary"]["failed"] == 2
-    )
+    assert run.kind == "regress" and run.status == "completed" and run.result
+    assert run.result["summary"]["failed"] == 2
     again = run_regression(suite, f"hf:{tiny_model_dir}", store, baseline="last")
-    assert store.get_run(again.run_id or "")["n_computed"] == 0  # everything, judge included, was cached
+    assert store.get_run(again.run_id or "").n_computed == 0  # everything, judge included, was cached
     assert again.baseline_run == r.run_id
     assert {again.baseline_category(c) for c in again.cases} == {"passing", "still failing"}
 
@@ -171,8 +170,8 @@ def test_watch_evaluates_adapter_checkpoints_on_their_base(
     assert res.exit_code == 0 and "checkpoint-5" in res.output, res.output
     from tunegate.store import open_store
 
-    (run,) = [r for r in open_store(db).list_runs() if r["kind"] == "regress"]
-    assert run["tuned"] == f"hf:{tiny_model_dir}?adapter={(out / 'checkpoint-5').resolve()}"
+    (run,) = open_store(db).list_runs(kind="regress")
+    assert run.spec("tuned") == f"hf:{tiny_model_dir}?adapter={(out / 'checkpoint-5').resolve()}"
 
 
 def test_pytest_plugin_collects_cases(tmp_path: Path, tiny_model_dir: Path) -> None:

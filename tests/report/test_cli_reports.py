@@ -61,7 +61,7 @@ def test_compare_writes_html_and_junit_then_diff(
 
     res = runner.invoke(app, ["run", "--model", base, "--suite", str(suite), "--limit", "6", "-q"])
     assert res.exit_code == 0, res.output
-    run_id, compare_id = (r["id"] for r in open_store().list_runs())
+    run_id, compare_id = (r.id for r in open_store().list_runs())
     res = runner.invoke(app, ["diff", compare_id, run_id, "--role", "base"], terminal_width=200)
     assert res.exit_code == 0, res.output
     # the same model, from the response cache: every paired delta is exactly zero

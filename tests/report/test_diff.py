@@ -7,39 +7,30 @@ from typer.testing import CliRunner
 
 from tunegate.cli._diff import diff_scores
 from tunegate.cli.main import app
-from tunegate.store import Store, open_store
+from tunegate.store import ItemRow, ScoreRecord, Store, open_store
 
 runner = CliRunner()
 
 
-def _run(store: Store, kind: str, rows: list[tuple[str, str, str, str, float, str | None]]) -> str:
-    run_id = store.start_run(
-        kind=kind,
-        suite="s",
-        suite_hash="h",
-        base="hf:base" if kind == "compare" else None,
-        tuned="hf:tuned",
-        config={},
-    )
-    store.put_scores(run_id, rows)
-    store.finish_run(run_id, status="completed", result=None, n_computed=0, n_cached=0)
-    return run_id
+def _run(store: Store, kind: str, rows: list[ItemRow]) -> str:
+    roles = {"base": "hf:base", "tuned": "hf:tuned"} if kind == "compare" else {"model": "hf:tuned"}
+    with store.run(kind, suite="s", suite_hash="h", roles=roles, config={}) as run:
+        run.put_items(rows)
+    return run.id
 
 
 def _rows(role: str, values: list[float], task: str = "hs", metric: str = "acc", start: int = 0):  # type: ignore[no-untyped-def]
-    return [(role, task, f"i{start + k}", metric, v, None) for k, v in enumerate(values)]
+    return [ItemRow(role, task, f"i{start + k}", {metric: v}) for k, v in enumerate(values)]
+
+
+def _scores(rows: list[ItemRow]) -> list[ScoreRecord]:
+    return [ScoreRecord("r", r.role, r.task, r.item, m, v) for r in rows for m, v in r.values.items()]
 
 
 def test_diff_scores_pairs_items_and_reports_unpaired() -> None:
-    a = [
-        dict(zip(("role", "task", "item", "metric", "value"), r[:5], strict=True))
-        for r in _rows("tuned", [1, 0, 0, 1])
-    ]
-    b = [
-        dict(zip(("role", "task", "item", "metric", "value"), r[:5], strict=True))
-        for r in _rows("model", [1, 1, 1], start=1)
-    ]
-    b += [{"role": "model", "task": "other", "item": "i1", "metric": "acc", "value": 1.0}]  # only in B
+    a = _scores(_rows("tuned", [1, 0, 0, 1]))
+    b = _scores(_rows("model", [1, 1, 1], start=1))
+    b += [ScoreRecord("r", "model", "other", "i1", "acc", 1.0)]  # only in B
     (row,) = diff_scores(a, b, "tuned", "model")
     assert (row.task, row.metric, row.n, row.only_a, row.only_b) == ("hs", "acc", 3, 1, 0)
     assert row.mean_a == pytest.approx(1 / 3) and row.mean_b == 1.0

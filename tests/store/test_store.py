@@ -6,6 +6,8 @@ idempotent, or if a bad URL escaped as a raw SQLAlchemy traceback instead of a o
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 
 from tunegate.errors import StoreError
-from tunegate.store import Store, open_store
+from tunegate.store import ItemRow, RunRecord, ScoreRecord, Store, open_store
 
-TABLES = {"models", "responses", "runs", "scores", "comparisons"}
+TABLES = {"models", "responses", "runs", "scores", "items"}
 
 
 @pytest.fixture()
@@ -58,8 +60,7 @@ def _run(store: Store, suite: str = "s") -> str:
         kind="compare",
         suite=suite,
         suite_hash="h" * 64,
-        base="hf:base",
-        tuned="hf:tuned",
+        roles={"base": "hf:base", "tuned": "hf:tuned"},
         config={"limit": 3},
     )
 
@@ -82,7 +83,7 @@ def test_migrating_an_already_migrated_database_is_a_no_op_and_keeps_data(db_url
         s = open_store(db_url)
         assert _revision(s) == [_head()]
         assert s.get_responses(["k1"]) == {"k1": {"logprob": -1.5, "is_greedy": True}}
-        assert s.get_run(run)["id"] == run
+        assert s.get_run(run).id == run
         assert s.count_responses() == 1
         s.close()
 
@@ -114,7 +115,7 @@ def test_existing_sqlite_file_with_data_is_kept(tmp_path: Path) -> None:
     s.close()
     s = open_store(url)  # and reopening the store keeps the store's own rows
     assert s.get_responses(["k"]) == {"k": {"x": 1}}
-    assert s.get_run(run)["status"] == "running"
+    assert s.get_run(run).status == "running"
     s.close()
     con = sqlite3.connect(path)
     assert con.execute("SELECT body FROM notes").fetchall() == [("keep me",)]
@@ -188,22 +189,25 @@ def test_remember_model_is_idempotent(store: Store) -> None:
 def test_start_finish_and_get_run(store: Store) -> None:
     run = _run(store, suite="demo")
     row = store.get_run(run)
-    assert row["status"] == "running"
-    assert row["finished_at"] is None
-    assert row["config"] == {"limit": 3}
-    assert (row["kind"], row["suite"], row["base"], row["tuned"]) == (
+    assert isinstance(row, RunRecord)
+    assert row.status == "running"
+    assert row.finished_at is None
+    assert row.config == {"limit": 3}
+    assert (row.kind, row.suite, row.spec("base"), row.spec("tuned")) == (
         "compare",
         "demo",
         "hf:base",
         "hf:tuned",
     )
+    assert row.started_at.tzinfo is not None  # aware UTC on SQLite too
     result = {"verdict": "PASS", "tasks": [{"task": "t", "delta": -0.025, "label": "ü"}]}
     store.finish_run(run, status="completed", result=result, n_computed=7, n_cached=5)
     row = store.get_run(run)
-    assert row["status"] == "completed"
-    assert row["result"] == result
-    assert (row["n_computed"], row["n_cached"]) == (7, 5)
-    assert row["finished_at"] is not None
+    assert row.status == "completed"
+    assert row.result == result
+    assert row.verdict == "PASS"
+    assert (row.n_computed, row.n_cached) == (7, 5)
+    assert row.finished_at is not None and row.finished_at >= row.started_at
 
 
 def test_get_run_by_unique_prefix(store: Store) -> None:
@@ -211,7 +215,7 @@ def test_get_run_by_unique_prefix(store: Store) -> None:
     for r in runs:
         # the shortest prefix that is unique among the three
         n = next(n for n in range(1, len(r) + 1) if sum(o.startswith(r[:n]) for o in runs) == 1)
-        assert store.get_run(r[:n])["id"] == r
+        assert store.get_run(r[:n]).id == r
 
 
 def test_get_run_with_ambiguous_prefix_raises(store: Store) -> None:
@@ -244,59 +248,118 @@ def test_list_runs_filters_by_suite_newest_first(store: Store) -> None:
     a1 = _run(store, suite="alpha")
     b1 = _run(store, suite="beta")
     a2 = _run(store, suite="alpha")
-    assert [r["id"] for r in store.list_runs(suite="alpha")] == [a2, a1]
-    assert [r["id"] for r in store.list_runs(suite="beta")] == [b1]
+    assert [r.id for r in store.list_runs(suite="alpha")] == [a2, a1]
+    assert [r.id for r in store.list_runs(suite="beta")] == [b1]
     assert store.list_runs(suite="gamma") == []
-    assert {r["id"] for r in store.list_runs()} == {a1, b1, a2}
+    assert {r.id for r in store.list_runs()} == {a1, b1, a2}
     assert len(store.list_runs(limit=2)) == 2
 
 
-# -- scores and comparisons -------------------------------------------------------------------------
+# -- per-item scores and texts ---------------------------------------------------------------------
 
 
 def test_scores_round_trip(store: Store) -> None:
     run, other = _run(store), _run(store)
     rows = [
-        ("base", "hellaswag", "17", "acc", 1.0, None),
-        ("tuned", "hellaswag", "17", "acc", 0.0, None),
-        ("base", "triviaqa", "3", "f1", 0.4, "Zürich 東京"),
-        ("tuned", "triviaqa", "3", "f1", 0.25, ""),
+        ItemRow("base", "hellaswag", "17", {"acc": 1.0, "acc_norm": 0.0}),
+        ItemRow("tuned", "hellaswag", "17", {"acc": 0.0, "acc_norm": 1.0}),
+        ItemRow("base", "triviaqa", "3", {"f1": 0.4}, output="Zürich 東京"),
+        ItemRow("tuned", "triviaqa", "3", {"f1": 0.25}, output=""),
     ]
-    store.put_scores(run, rows)
-    store.put_scores(other, [("base", "t", "1", "m", 0.5, None)])
-    got = {
-        (r["role"], r["task"], r["item"], r["metric"], r["value"], r["output"]) for r in store.get_scores(run)
-    }
-    assert got == set(rows)
-    assert all(r["run_id"] == run for r in store.get_scores(run))
+    store.put_items(run, rows)
+    store.put_items(other, [ItemRow("base", "t", "1", {"m": 0.5})])
+    got = set(store.get_scores(run))
+    want = {ScoreRecord(run, r.role, r.task, r.item, m, v) for r in rows for m, v in r.values.items()}
+    assert got == want
     assert store.get_scores("nope") == []
 
 
 def test_many_scores_are_written_in_chunks(store: Store) -> None:
     run = _run(store)
-    rows = [("base", "t", str(i), "acc", float(i % 2), None) for i in range(1100)]
-    store.put_scores(run, rows)
+    store.put_items(run, [ItemRow("base", "t", str(i), {"acc": float(i % 2)}) for i in range(1100)])
     assert len(store.get_scores(run)) == 1100
+    assert len(store.items(run)) == 1100
 
 
-def test_comparisons_round_trip(store: Store) -> None:
+def test_items_give_input_reference_and_each_roles_answer(store: Store) -> None:
     run, other = _run(store), _run(store)
-    data = {
-        "metric": "acc_norm",
-        "base": 0.5,
-        "tuned": 0.525,
-        "delta": 0.025,
-        "ci_low": -0.01,
-        "ci_high": 0.06,
-        "p_value": None,
-        "discordant": [3, 4],
-        "note": "naïve",
-    }
-    store.put_comparisons(run, [("hellaswag", "acc_norm", data), ("hellaswag", "acc", {"delta": 0.0})])
-    store.put_comparisons(other, [("x", "y", {"delta": 1.0})])
-    store.put_comparisons(other, [])  # nothing to write is fine
-    got = {(r["task"], r["metric"]): r["data"] for r in store.get_comparisons(run)}
-    assert got == {("hellaswag", "acc_norm"): data, ("hellaswag", "acc"): {"delta": 0.0}}
+    prompt = 'Q: Where is 東京?\nA: "quoted" \\ ' + "x" * 5000  # long prompts are kept whole
+    store.put_items(
+        run,
+        [
+            ItemRow("base", "qa", "10", {"em": 0.0, "f1": 0.5}, "Kyoto, Japan", prompt, "Japan", ("k1",)),
+            ItemRow("tuned", "qa", "10", {"em": 1.0, "f1": 1.0}, "Japan", prompt, "Japan", ("k2",)),
+            ItemRow("base", "qa", "9", {"em": 1.0, "f1": 1.0}, "Paris", "Q: France?", "Paris", ("k3",)),
+            ItemRow("tuned", "qa", "9", {"em": 1.0, "f1": 1.0}, "Paris", "Q: France?", "Paris", ("k4",)),
+            ItemRow("base", "mc", "a", {"acc": 1.0}, "chose 0", "ctx", "0", ("k5", "k6")),
+        ],
+    )
+    store.put_items(other, [ItemRow("base", "qa", "10", {"em": 1.0}, "other run")])
+    items = store.items(run)
+    assert [(i.task, i.item) for i in items] == [("mc", "a"), ("qa", "9"), ("qa", "10")]  # numeric order
+    (mc, _, qa10) = items
+    assert (qa10.run_id, qa10.input, qa10.reference) == (run, prompt, "Japan")
+    assert set(qa10.answers) == {"base", "tuned"}
+    assert (qa10.output("base"), qa10.output("tuned")) == ("Kyoto, Japan", "Japan")
+    assert qa10.answers["tuned"].scores == {"em": 1.0, "f1": 1.0}
+    assert qa10.score("base", "f1") == 0.5 and qa10.score("judge", "f1") is None
+    assert qa10.answers["base"].response_keys == ("k1",)
+    assert mc.answers["base"].response_keys == ("k5", "k6") and set(mc.answers) == {"base"}
+    assert [i.item for i in store.items(run, task="qa")] == ["9", "10"]
+    assert store.items(run, task="nope") == []
+    assert store.items("nope") == []
+
+
+def test_response_records_carry_request_and_response(store: Store) -> None:
+    store.put_responses([("k1", "f" * 64, "generate", {"prompt": "hi"}, {"text": "hello"})])
+    got = store.get_response_records(["k1", "missing"])
+    assert set(got) == {"k1"}
+    r = got["k1"]
+    assert (r.key, r.fingerprint, r.kind) == ("k1", "f" * 64, "generate")
+    assert (r.request, r.response) == ({"prompt": "hi"}, {"text": "hello"})
+    assert r.created_at.tzinfo is not None
+
+
+# -- run roles, parents and the lifecycle ------------------------------------------------------------
+
+
+def test_a_run_has_any_roles_and_an_optional_parent(store: Store) -> None:
+    parent = _run(store)
+    roles = {"tuned": "hf:t", "attacker": "openai:a?base_url=http://x/v1", "judge": "hf:j"}
+    with store.run("safety", suite="s", suite_hash="h", roles=roles, config={}, parent=parent[:6]) as r:
+        r.put_items([ItemRow("judge", "attacks", "1", {"asr": 1.0}, "UNSAFE")])
+    child = store.get_run(r.id)
+    assert child.roles == roles and child.parent_id == parent  # a prefix is resolved to the full id
+    assert [c.id for c in store.list_runs(parent=parent)] == [r.id]
+    assert [c.id for c in store.list_runs(kind="safety")] == [r.id]
+    assert store.items(r.id)[0].output("judge") == "UNSAFE"
+    with pytest.raises(StoreError, match="no run"):
+        store.start_run(kind="x", suite="s", suite_hash="h", roles={}, config={}, parent="zzzz")
+
+
+def test_run_context_records_completed_failed_and_interrupted(store: Store) -> None:
+    def start() -> Any:
+        return store.run("compare", suite="s", suite_hash="h", roles={"base": "a"}, config={})
+
+    with start() as ok:
+        ok.counts = lambda: (3, 4)
+        ok.finish({"verdict": "PASS"})
+    with pytest.raises(RuntimeError), start() as bad:
+        bad.finish({"verdict": "PASS"})
+        raise RuntimeError("a bug")
+    with pytest.raises(KeyboardInterrupt), start() as stopped:
+        raise KeyboardInterrupt
+    got = {r.id: r for r in store.list_runs()}
+    assert (got[ok.id].status, got[ok.id].result, got[ok.id].n_computed, got[ok.id].n_cached) == (
+        "completed",
+        {"verdict": "PASS"},
+        3,
+        4,
+    )
+    assert (got[bad.id].status, got[bad.id].result) == ("failed", None)  # no half result is kept
+    assert got[stopped.id].status == "interrupted"
+    assert all(r.finished_at is not None for r in got.values())
+    assert got[ok.id].pid == os.getpid() and got[ok.id].host == socket.gethostname()
 
 
 # -- bad URLs ----------------------------------------------------------------------------------------

@@ -60,10 +60,10 @@ def test_mc2_is_normalised_true_mass() -> None:
     assert mc2_score([-2000.0, -2001.0], [1, 0]) == pytest.approx(1 / (1 + math.exp(-1)))  # no underflow
     t = TruthfulQAMC2()
     doc = t.docs()[0]  # one true answer of four
-    assert t.score(doc, _res([0.0, 0.0, 0.0, 0.0])).values["acc"] == pytest.approx(0.25)
+    assert t.score(doc, _res([0.0, 0.0, 0.0, 0.0])).values == {"mc2": pytest.approx(0.25)}
 
 
 def test_tiny_model_end_to_end(run_tiny) -> None:  # type: ignore[no-untyped-def]
     out = run_tiny(TruthfulQAMC2(), 2)
     assert len(out.items) == 2
-    assert all(0.0 <= s.values["acc"] <= 1.0 for s in out.items.values())
+    assert all(0.0 <= s.values["mc2"] <= 1.0 for s in out.items.values())

@@ -29,9 +29,6 @@ def compare(
     html: Annotated[Path | None, typer.Option(help="write a self-contained HTML report here")] = None,
     junit: Annotated[Path | None, typer.Option(help="write JUnit XML (one test case per gate) here")] = None,
     batch_size: Annotated[int | None, typer.Option(help="requests per backend call", min=1)] = None,
-    resume: Annotated[
-        bool, typer.Option(help="reuse every stored result (always on: finished work is never redone)")
-    ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Compare a fine-tuned model with its base, item by item, and gate on the result."""
@@ -57,12 +54,9 @@ def compare(
         markdown.write_text(render_markdown(result), encoding="utf-8")
     if html:
         past = [
-            r["result"]
-            for r in reversed(store.list_runs(suite=spec.name, limit=20))
-            if r["kind"] == "compare"
-            and r["status"] == "completed"
-            and r["result"]
-            and r["id"] != result.run_id
+            dict(r.result)
+            for r in reversed(store.list_runs(suite=spec.name, limit=20, kind="compare"))
+            if r.status == "completed" and r.result and r.id != result.run_id
         ]
         write_html(result, html, history=past)
     if junit:
@@ -95,7 +89,7 @@ def run(
         err_console.print(
             f"[bold yellow]WARNING: --limit {limit}: numbers are NOT comparable with full runs.[/]"
         )
-    summary = run_model(
+    result = run_model(
         spec, model, open_store(db), limit=limit, batch_size=batch_size, progress=progress_for(quiet)
     )
     from rich.table import Table
@@ -103,17 +97,17 @@ def run(
     table = Table(title=f"{model} on suite {spec.name!r} (scores ×100, 95% CI)")
     for col in ("task", "metric", "n", "score", "95% CI"):
         table.add_column(col)
-    for row in summary["tasks"]:
+    for row in result.tasks:
         table.add_row(
-            row["task"],
-            row["metric"],
-            str(row["n"]),
-            f"{100 * row['mean']:.1f}",
-            f"[{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]",
+            row.task,
+            row.metric,
+            str(row.n),
+            f"{100 * row.mean:.1f}",
+            f"[{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]",
         )
     console.print(table)
     if json_out:
-        json_out.write_text(json.dumps(summary, indent=2) + "\n")
+        json_out.write_text(json.dumps(result.to_json(), indent=2) + "\n")
 
 
 @app.command()

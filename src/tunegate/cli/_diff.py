@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from tunegate.cli._app import app, console, err_console, guarded
 from tunegate.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tunegate.store import RunRecord, ScoreRecord
 
 __all__ = ["DiffRow", "diff_scores", "role_of"]
 
@@ -31,22 +34,22 @@ class DiffRow:
     p_value: float | None
 
 
-def role_of(run: dict[str, Any], role: str) -> str:
+def role_of(run: RunRecord, role: str) -> str:
     """The score role to diff for ``run``: ``"model"`` for a single-model run, ``role`` otherwise."""
-    return "model" if run["kind"] == "run" else role
+    return "model" if run.kind == "run" else role
 
 
-def _index(scores: list[dict[str, Any]], role: str) -> dict[tuple[str, str], dict[str, float]]:
+def _index(scores: list[ScoreRecord], role: str) -> dict[tuple[str, str], dict[str, float]]:
     out: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
     for s in scores:
-        if s["role"] == role:
-            out[(s["task"], s["metric"])][s["item"]] = float(s["value"])
+        if s.role == role:
+            out[(s.task, s.metric)][s.item] = s.value
     return out
 
 
 def diff_scores(
-    scores_a: list[dict[str, Any]],
-    scores_b: list[dict[str, Any]],
+    scores_a: list[ScoreRecord],
+    scores_b: list[ScoreRecord],
     role_a: str,
     role_b: str,
     *,
@@ -82,9 +85,8 @@ def diff_scores(
     return rows
 
 
-def _describe(run: dict[str, Any], role: str) -> str:
-    spec = run["base"] if role == "base" else run["tuned"]
-    return f"{run['id']} ({run['kind']}, suite {run['suite']!r}, {role}: {spec}, {run['status']})"
+def _describe(run: RunRecord, role: str) -> str:
+    return f"{run.id} ({run.kind}, suite {run.suite!r}, {role}: {run.spec(role)}, {run.status})"
 
 
 @app.command()
@@ -110,22 +112,22 @@ def diff(
     store = open_store(db)
     runs = [store.get_run(run_a), store.get_run(run_b)]
     roles = [role_of(r, role) for r in runs]
-    scores = [store.get_scores(r["id"]) for r in runs]
+    scores = [store.get_scores(r.id) for r in runs]
     for r, ro, sc in zip(runs, roles, scores, strict=True):
-        if not any(s["role"] == ro for s in sc):
-            have = sorted({s["role"] for s in sc})
+        if not any(s.role == ro for s in sc):
+            have = sorted({s.role for s in sc})
             raise ConfigError(
-                f"run {r['id']} has no stored {ro!r} scores (status {r['status']}"
+                f"run {r.id} has no stored {ro!r} scores (status {r.status}"
                 + (f", roles: {', '.join(have)})" if have else ", no scores at all)")
             )
-    if runs[0]["suite_hash"] != runs[1]["suite_hash"]:
+    if runs[0].suite_hash != runs[1].suite_hash:
         err_console.print(
             "[bold yellow]WARNING[/]: the runs used different suite definitions; "
             "only task/metric/item combinations present in both are compared"
         )
     rows = diff_scores(scores[0], scores[1], roles[0], roles[1])
     if not rows:
-        raise ConfigError(f"runs {runs[0]['id']} and {runs[1]['id']} share no task/metric with common items")
+        raise ConfigError(f"runs {runs[0].id} and {runs[1].id} share no task/metric with common items")
     console.print(f"A: {_describe(runs[0], roles[0])}\nB: {_describe(runs[1], roles[1])}")
     table = Table(title="stored scores ×100, paired on items; delta = B − A, 95% CI by paired bootstrap")
     unpaired = any(d.only_a or d.only_b for d in rows)

@@ -1,4 +1,8 @@
-"""``tunegate history``: runs kept in the store."""
+"""``tunegate history``: runs kept in the store.
+
+A run whose process died without recording its end (``kill -9``, a crash of the machine) is shown as
+``interrupted``: see ``tunegate.store._lifecycle`` for how a dead run is told from a live one.
+"""
 
 from __future__ import annotations
 
@@ -13,30 +17,44 @@ from tunegate.cli._app import app, console, guarded
 @guarded
 def history(
     suite: Annotated[str | None, typer.Option(help="only runs of this suite")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="only runs of this kind (compare, run, regress, ...)")
+    ] = None,
     db: Annotated[str | None, typer.Option(help="store URL")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 20,
 ) -> None:
     """List stored runs, newest first."""
+    from rich.markup import escape
     from rich.table import Table
 
     from tunegate.store import open_store
 
-    runs = open_store(db).list_runs(suite=suite, limit=limit)
+    runs = open_store(db).list_runs(suite=suite, limit=limit, kind=kind)
     table = Table(title="runs")
-    for col in ("id", "started", "kind", "suite", "base", "tuned", "status", "verdict", "computed", "cached"):
+    for col in (
+        "id",
+        "started",
+        "kind",
+        "suite",
+        "models",
+        "parent",
+        "status",
+        "verdict",
+        "computed",
+        "cached",
+    ):
         table.add_column(col)
     for r in runs:
-        verdict = (r["result"] or {}).get("verdict", "–") if isinstance(r["result"], dict) else "–"
         table.add_row(
-            r["id"],
-            r["started_at"].strftime("%Y-%m-%d %H:%M"),
-            r["kind"],
-            r["suite"],
-            r["base"] or "–",
-            r["tuned"],
-            r["status"],
-            verdict,
-            str(r["n_computed"]),
-            str(r["n_cached"]),
+            r.id,
+            r.started_at.strftime("%Y-%m-%d %H:%M"),
+            escape(r.kind),
+            escape(r.suite),
+            escape("\n".join(f"{role}: {spec}" for role, spec in r.roles.items()) or "–"),
+            r.parent_id or "–",
+            r.status,
+            r.verdict or "–",
+            str(r.n_computed),
+            str(r.n_cached),
         )
     console.print(table)

@@ -7,7 +7,7 @@ See :mod:`tunegate.models._backend` for the contract and its edge cases.
 """
 
 from tunegate.models._backend import Backend, TransientBackendError
-from tunegate.models._factory import BACKENDS, Loader, Model, load_model
+from tunegate.models._factory import BACKENDS, Loader, Model
 from tunegate.models._requests import (
     ChatMessage,
     GenerateRequest,
@@ -40,7 +40,6 @@ __all__ = [
     "RollingRequest",
     "RollingResult",
     "TransientBackendError",
-    "load_model",
     "parse_model_spec",
     "request_key",
 ]

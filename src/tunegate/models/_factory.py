@@ -1,8 +1,6 @@
 """From a spec string to a lazily loaded model.
 
-``BACKENDS`` maps a spec scheme (``hf``, ``builtin``, ``gguf``, ``openai`` ...) to a *loader*: an object
-with ``fingerprint(spec)`` (cheap: hashes files, never loads weights) and ``load(spec)`` (returns a
-:class:`~tunegate.models.Backend`). Adding a backend is one new module that registers its loader.
+``BACKENDS`` (in :mod:`tunegate.models._registry`) maps a spec scheme to a loader.
 
 :class:`Model` is what the rest of tunegate holds: its fingerprint is known at once and its weights
 are loaded only when a request misses the cache, so rerunning an unchanged comparison loads nothing.
@@ -11,27 +9,12 @@ are loaded only when a request misses the cache, so rerunning an unchanged compa
 from __future__ import annotations
 
 import threading
-from typing import Protocol
 
 from tunegate.models._backend import Backend
+from tunegate.models._registry import BACKENDS, Loader
 from tunegate.models._spec import ModelSpec, parse_model_spec
-from tunegate.registry import Registry
 
-__all__ = ["BACKENDS", "Loader", "Model", "load_model"]
-
-
-class Loader(Protocol):
-    """What a backend module registers under its scheme."""
-
-    def fingerprint(self, spec: ModelSpec) -> str: ...
-
-    def load(self, spec: ModelSpec) -> Backend: ...
-
-
-BACKENDS: Registry[Loader] = Registry(
-    "backend",
-    builtin_modules=("tunegate.models._hf_loaders", "tunegate.models._openai", "tunegate.models._mock"),
-)
+__all__ = ["BACKENDS", "Loader", "Model"]
 
 
 class Model:
@@ -66,7 +49,3 @@ class Model:
     def __str__(self) -> str:
         return str(self.spec)
 
-
-def load_model(spec: str | ModelSpec) -> Model:
-    """Parse ``spec`` and return a lazily loaded :class:`Model`."""
-    return Model(spec)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl
 
 from tunegate.errors import ModelSpecError
+from tunegate.models._registry import BACKENDS
 from tunegate.registry import did_you_mean
 
 __all__ = ["ModelSpec", "parse_model_spec"]
@@ -48,8 +49,6 @@ class ModelSpec:
 
 def parse_model_spec(text: str, known_schemes: list[str] | None = None) -> ModelSpec:
     """Parse ``scheme:target?k=v&...``; raise ModelSpecError with a fix on malformed input."""
-    from tunegate.models._factory import BACKENDS
-
     schemes = known_schemes if known_schemes is not None else BACKENDS.names()
     text = text.strip()
     if ":" not in text:

@@ -1,7 +1,8 @@
 """Regression suites: fixed prompts with expected behaviours, checked on every fine-tune.
 
     suite YAML --load_regression_suite--> RegressionSuite (expanded cases, compiled assertions)
-               --run_regression(model)--> RegressionResult --> table / JUnit / Markdown / store
+               --run_regression(model)--> RegressionResult --> table / JUnit / Markdown
+               --.report()--> RegressReport (JSON tunegate.regress/v1, the store)
 
 See ``docs/regression.md``. Assertion types live in :data:`ASSERTIONS`; add one with :func:`assertion`.
 """
@@ -17,6 +18,13 @@ from tunegate.regression._assertions import (
     compile_assertion,
 )
 from tunegate.regression._load import Case, RegressionSuite, load_regression_suite, parse_regression_suite
+from tunegate.regression._record import (
+    REGRESS_SCHEMA,
+    AssertionOutcome,
+    CaseReport,
+    RegressReport,
+    RegressSummary,
+)
 from tunegate.regression._report import print_regression, render_markdown, write_junit
 from tunegate.regression._run import (
     CaseResult,
@@ -32,12 +40,17 @@ from tunegate.regression._watch import checkpoint_spec, find_checkpoints, watch
 
 __all__ = [
     "ASSERTIONS",
+    "REGRESS_SCHEMA",
     "Assertion",
     "AssertionContext",
+    "AssertionOutcome",
     "AssertionResult",
     "AssertionType",
     "Case",
+    "CaseReport",
     "CaseResult",
+    "RegressReport",
+    "RegressSummary",
     "RegressionResult",
     "RegressionSuite",
     "aevaluate_cases",

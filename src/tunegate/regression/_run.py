@@ -22,9 +22,12 @@ from typing import Any, Literal
 from tunegate.engine import Engine, NullProgress, Progress, Roles
 from tunegate.engine._loop import run_sync
 from tunegate.models import GenerateRequest, GenerateResult, Model, Result, RoleRequest
+from tunegate.models._requests import request_key
 from tunegate.regression._assertions import AssertionContext, AssertionResult
 from tunegate.regression._load import Case, RegressionSuite
-from tunegate.store import Store
+from tunegate.regression._record import AssertionOutcome, CaseReport, RegressReport, RegressSummary
+from tunegate.runner._rows import input_text
+from tunegate.store import ItemRow, RunRecord, Store
 
 __all__ = [
     "CaseResult",
@@ -88,25 +91,30 @@ class CaseResult:
                     return prefix if n == 1 else f"{self.n_passed}/{n} repeats passed; {prefix}"
         return ""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "ok": self.ok,
-            "pass_fraction": self.fraction,
-            "threshold": self.case.threshold,
-            "repeat": len(self.checks),
-            "tags": list(self.case.tags),
-            "reason": self.reason,
-            "outputs": self.outputs,
-            "assertions": [
-                [
-                    {"type": a.spec.type, "passed": r.passed, "score": r.score, "reason": r.reason}
+    def report(
+        self, baseline: str | None = None, reference_verdict: str | None = None, reference: str | None = None
+    ) -> CaseReport:
+        return CaseReport(
+            id=self.id,
+            status=self.status,
+            ok=self.ok,
+            pass_fraction=self.fraction,
+            threshold=self.case.threshold,
+            repeat=len(self.checks),
+            tags=tuple(self.case.tags),
+            reason=self.reason,
+            outputs=tuple(self.outputs),
+            assertions=tuple(
+                tuple(
+                    AssertionOutcome(type=a.spec.type, passed=r.passed, score=r.score, reason=r.reason)
                     for a, r in zip(self.case.assertions, rs, strict=True)
-                ]
+                )
                 for rs in self.checks
-            ],
-        }
+            ),
+            baseline=baseline,
+            reference_verdict=reference_verdict,
+            reference=reference,
+        )
 
 
 @dataclass
@@ -155,36 +163,38 @@ class RegressionResult:
             return "regression introduced by fine-tuning"
         return "gap that was always there"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema": "tunegate.regress/1",
-            "suite": self.suite,
-            "model": self.model,
-            "reference": self.reference,
-            "run_id": self.run_id,
-            "baseline_run": self.baseline_run,
-            "summary": {
-                "cases": len(self.cases),
-                "passed": self.count("passed"),
-                "flaky": self.count("flaky"),
-                "failed": self.count("failed"),
-                "pass_rate": self.pass_rate,
-            },
-            "notes": self.notes,
-            "cases": [
-                {
-                    **c.to_json(),
-                    "baseline": self.baseline_category(c) if self.baseline is not None else None,
-                    "reference_verdict": self.reference_verdict(c) or None,
-                    "reference": (
+    def report(self) -> RegressReport:
+        """The stored and written form (``tunegate.regress/v1``)."""
+        return RegressReport(
+            suite=self.suite,
+            model=self.model,
+            reference=self.reference,
+            run_id=self.run_id,
+            baseline_run=self.baseline_run,
+            summary=RegressSummary(
+                cases=len(self.cases),
+                passed=self.count("passed"),
+                flaky=self.count("flaky"),
+                failed=self.count("failed"),
+                pass_rate=self.pass_rate,
+            ),
+            notes=tuple(self.notes),
+            cases=tuple(
+                c.report(
+                    baseline=self.baseline_category(c) if self.baseline is not None else None,
+                    reference_verdict=self.reference_verdict(c) or None,
+                    reference=(
                         self.reference_cases[c.id].status
                         if self.reference_cases and c.id in self.reference_cases
                         else None
                     ),
-                }
+                )
                 for c in self.cases
-            ],
-        }
+            ),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return self.report().to_json()
 
 
 def _context(suite: RegressionSuite, case: Case, answers: Mapping[RoleRequest, Result]) -> AssertionContext:
@@ -252,12 +262,12 @@ def evaluate_cases(
     return run_sync(aevaluate_cases(suite, engine, roles=roles, notes=notes))
 
 
-def find_baseline_run(store: Store, suite: str, which: str = "last") -> dict[str, Any] | None:
+def find_baseline_run(store: Store, suite: str, which: str = "last") -> RunRecord | None:
     """The baseline run: ``last`` completed ``regress`` run of ``suite``, or the run with id ``which``."""
     if which != "last":
         return store.get_run(which)
-    for run in store.list_runs(suite=suite, limit=1000):
-        if run["kind"] == "regress" and run["status"] == "completed" and run.get("result"):
+    for run in store.list_runs(suite=suite, limit=1000, kind="regress"):
+        if run.status == "completed" and run.result:
             return run
     return None
 
@@ -284,46 +294,36 @@ def run_regression(
     if baseline and base_run is None:
         result.notes.append(f"no earlier regress run of suite {suite.name!r} to compare with")
     if base_run is not None:
-        result.baseline_run = base_run["id"]
-        result.baseline = {c["id"]: bool(c["ok"]) for c in (base_run.get("result") or {}).get("cases", [])}
-    run_id = store.start_run(
-        kind="regress",
-        suite=suite.name,
-        suite_hash=suite.hash,
-        base=result.reference,
-        tuned=result.model,
-        config={"source": suite.source, "cases": len(suite.cases), **(config or {})},
-    )
-    result.run_id = run_id
+        result.baseline_run = base_run.id
+        result.baseline = RegressReport.from_json(base_run.result).case_ok() if base_run.result else {}
     roles = Roles(store, progress=progress, batch_size=batch_size)
     roles.assign("target", model)
     if ref is not None:
         roles.assign("reference", ref)
-    status = "failed"
-    try:
+    run_roles = {"tuned": result.model, **({"base": result.reference} if result.reference else {})}
+    with store.run(
+        "regress",
+        suite=suite.name,
+        suite_hash=suite.hash,
+        roles=run_roles,
+        config={"source": suite.source, "cases": len(suite.cases), **(config or {})},
+    ) as run:
+        run.counts = lambda: (  # judges' engines too
+            sum(e.stats.computed for e in roles.engines.values()),
+            sum(e.stats.cached for e in roles.engines.values()),
+        )
+        result.run_id = run.id
         with progress:
             result.cases, ref_cases = run_sync(_evaluate_both(suite, roles, ref is not None, result.notes))
-            rows = [("tuned", suite.name, c.id, "pass", c.fraction, c.outputs[0]) for c in result.cases]
+            rows = _case_rows("tuned", suite, result.cases, roles.engine("target"))
             if ref_cases is not None:
                 result.reference_cases = {c.id: c for c in ref_cases}
-                rows += [("base", suite.name, c.id, "pass", c.fraction, c.outputs[0]) for c in ref_cases]
-        store.put_scores(run_id, rows)
-        status = "completed"
-        for note in result.notes:
-            log.info(note)
-        return result
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        stats = [e.stats for e in roles.engines.values()]
-        store.finish_run(
-            run_id,
-            status=status,
-            result=result.to_json() if status == "completed" else None,
-            n_computed=sum(s.computed for s in stats),
-            n_cached=sum(s.cached for s in stats),
-        )
+                rows += _case_rows("base", suite, ref_cases, roles.engine("reference"))
+        run.put_items(rows)
+        run.finish(result.to_json())
+    for note in result.notes:
+        log.info(note)
+    return result
 
 
 async def _evaluate_both(
@@ -335,3 +335,22 @@ async def _evaluate_both(
         return await target, None
     got, ref = await asyncio.gather(target, aevaluate_cases(suite, roles.engine("reference"), roles=roles))
     return got, ref
+
+
+def _case_rows(role: str, suite: RegressionSuite, cases: list[CaseResult], engine: Engine) -> list[ItemRow]:
+    """A case's stored row: pass fraction, prompt, first answer (all answers are in the result), and
+    what it was checked against (its assertions) as the reference."""
+    fp = engine.model.fingerprint
+    return [
+        ItemRow(
+            role=role,
+            task=suite.name,
+            item=c.id,
+            values={"pass": c.fraction},
+            output=c.outputs[0] if c.outputs else None,
+            input=input_text(c.case.prompt),
+            reference="; ".join(a.label for a in c.case.assertions),
+            response_keys=tuple(request_key(fp, r) for r in c.case.requests()),
+        )
+        for c in cases
+    ]

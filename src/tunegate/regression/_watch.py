@@ -71,9 +71,9 @@ def find_checkpoints(root: Path) -> list[Path]:
 def done_checkpoints(store: Store, suite: str) -> set[str]:
     """Checkpoint folders already evaluated with ``suite`` (from the store's ``regress`` runs)."""
     done = set()
-    for run in store.list_runs(suite=suite, limit=100_000):
-        ckpt = (run.get("config") or {}).get("checkpoint")
-        if run["kind"] == "regress" and run["status"] == "completed" and ckpt:
+    for run in store.list_runs(suite=suite, limit=100_000, kind="regress"):
+        ckpt = run.config.get("checkpoint")
+        if run.status == "completed" and ckpt:
             done.add(ckpt)
     return done
 

@@ -21,7 +21,6 @@ from markupsafe import Markup
 from tunegate.report._format import fmt_ci, fmt_delta, fmt_p, fmt_score
 from tunegate.report._scorecard import scorecard
 from tunegate.runner import ComparisonResult, GateResult, MetricComparison, TaskComparison
-from tunegate.runner._result import FlippedItem
 
 __all__ = ["render_html", "result_from_json", "write_html"]
 
@@ -77,38 +76,7 @@ def _env() -> Environment:
 # -- reading results back from JSON ---------------------------------------------------------------
 def result_from_json(data: Mapping[str, Any]) -> ComparisonResult:
     """Rebuild a :class:`ComparisonResult` from its ``tunegate.result/v1`` JSON (``to_json()``)."""
-    schema = data.get("schema", "tunegate.result/v1")
-    if schema != "tunegate.result/v1":
-        raise ValueError(f"unsupported result schema {schema!r} (expected 'tunegate.result/v1')")
-
-    def metric(m: Mapping[str, Any]) -> MetricComparison:
-        disc = m.get("discordant")
-        return MetricComparison(**{**m, "discordant": tuple(disc) if disc is not None else None})
-
-    tasks = tuple(
-        TaskComparison(
-            task=t["task"],
-            dimension=t["dimension"],
-            n=t["n"],
-            primary=t["primary"],
-            config=dict(t.get("config") or {}),
-            metrics=tuple(metric(m) for m in t["metrics"]),
-            flipped=tuple(FlippedItem(**f) for f in t.get("flipped") or ()),
-        )
-        for t in data["tasks"]
-    )
-    return ComparisonResult(
-        run_id=data["run_id"],
-        suite=data["suite"],
-        base=dict(data["base"]),
-        tuned=dict(data["tuned"]),
-        tasks=tasks,
-        gates=tuple(GateResult(**g) for g in data.get("gates") or ()),
-        verdict=data["verdict"],
-        limit=data.get("limit"),
-        engine=dict(data.get("engine") or {}),
-        warnings=tuple(data.get("warnings") or ()),
-    )
+    return ComparisonResult.from_json(data)
 
 
 def _as_result(r: ComparisonResult | Mapping[str, Any]) -> ComparisonResult:

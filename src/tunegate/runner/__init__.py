@@ -4,21 +4,29 @@ from tunegate.runner._compare import CompareConfig, compare_models
 from tunegate.runner._evaluate import TaskScores, evaluate_task
 from tunegate.runner._result import (
     EXIT_CODES,
+    RUN_SCHEMA,
     SCHEMA,
     ComparisonResult,
+    FlippedItem,
     GateResult,
     MetricComparison,
+    MetricScore,
+    RunResult,
     TaskComparison,
 )
 from tunegate.runner._run import run_model
 
 __all__ = [
     "EXIT_CODES",
+    "RUN_SCHEMA",
     "SCHEMA",
     "CompareConfig",
     "ComparisonResult",
+    "FlippedItem",
     "GateResult",
     "MetricComparison",
+    "MetricScore",
+    "RunResult",
     "TaskComparison",
     "TaskScores",
     "compare_models",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from tunegate.engine import Engine, NullProgress, Progress, Roles
@@ -22,8 +22,9 @@ from tunegate.runner._result import (
     TaskComparison,
     Verdict,
 )
+from tunegate.runner._rows import item_rows
 from tunegate.stats import PairedEstimate, gate_decision, holm, mcnemar_exact, paired_bootstrap
-from tunegate.store import Store
+from tunegate.store import ItemRow, Store
 from tunegate.suite import GateSpec, SuiteSpec, build_task, suite_hash
 
 __all__ = ["CompareConfig", "compare_models", "decide_gate"]
@@ -42,7 +43,6 @@ class CompareConfig:
     batch_size: int | None = None
     n_boot: int = 2000
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _pair(
@@ -88,14 +88,6 @@ def compare_models(
     progress = progress or NullProgress()
     suite = config.suite
     base_model, tuned_model = Model(config.base), Model(config.tuned)
-    run_id = store.start_run(
-        kind="compare",
-        suite=suite.name,
-        suite_hash=suite_hash(suite),
-        base=str(base_model.spec),
-        tuned=str(tuned_model.spec),
-        config={"limit": config.limit, "suite": suite.model_dump(mode="json")},
-    )
     roles = Roles(
         store,
         models={"base": base_model, "tuned": tuned_model},
@@ -103,31 +95,23 @@ def compare_models(
         batch_size=config.batch_size,
     )
     engines = {role: roles.engine(role) for role in ("base", "tuned")}
-    status = "failed"
-    result: ComparisonResult | None = None
-    try:
+    with store.run(
+        "compare",
+        suite=suite.name,
+        suite_hash=suite_hash(suite),
+        roles={"base": str(base_model.spec), "tuned": str(tuned_model.spec)},
+        config={"limit": config.limit, "suite": suite.model_dump(mode="json")},
+    ) as run:
+        run.counts = lambda: (  # judges' engines too
+            sum(e.stats.computed for e in roles.engines.values()),
+            sum(e.stats.cached for e in roles.engines.values()),
+        )
         with progress:
-            task_results, all_gates, score_rows = _run_tasks(config, engines, run_id, roles)
-        result = _verdict(config, run_id, base_model, tuned_model, task_results, all_gates, engines)
-        store.put_scores(run_id, score_rows)
-        store.put_comparisons(
-            run_id,
-            [(tc.task, m.metric, asdict(m)) for tc in result.tasks for m in tc.metrics],
-        )
-        status = "completed"
-        return result
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        stats = [e.stats for e in roles.engines.values()]  # judges' too
-        store.finish_run(
-            run_id,
-            status=status,
-            result=result.to_json() if result is not None else None,
-            n_computed=sum(s.computed for s in stats),
-            n_cached=sum(s.cached for s in stats),
-        )
+            task_results, all_gates, score_rows = _run_tasks(config, engines, run.id, roles)
+        result = _verdict(config, run.id, base_model, tuned_model, task_results, all_gates, engines)
+        run.put_items(score_rows)
+        run.finish(result.to_json())
+    return result
 
 
 def _run_tasks(
@@ -135,11 +119,11 @@ def _run_tasks(
 ) -> tuple[
     list[TaskComparison],
     list[tuple[str, str, Any, MetricComparison]],
-    list[tuple[str, str, str, str, float, str | None]],
+    list[ItemRow],
 ]:
     task_results: list[TaskComparison] = []
     gates: list[tuple[str, str, Any, MetricComparison]] = []
-    rows: list[tuple[str, str, str, str, float, str | None]] = []
+    rows: list[ItemRow] = []
     for entry in config.suite.tasks:
         if config.limit is not None:
             entry = entry.model_copy(update={"limit": min(config.limit, entry.limit or config.limit)})
@@ -147,8 +131,7 @@ def _run_tasks(
         docs = task.docs()
         scores = run_sync(_evaluate_roles(engines, entry.label, task, docs, roles))
         for role, ts in scores.items():
-            for item, sc in ts.items.items():
-                rows.extend((role, entry.label, item, m, v, sc.output) for m, v in sc.values.items())
+            rows += item_rows(role, entry.label, task, docs, ts.items, engines[role].model.fingerprint)
         metrics = tuple(
             _pair(entry.label, m.name, m.binary, scores["base"], scores["tuned"], config.n_boot, config.seed)
             for m in task.metrics

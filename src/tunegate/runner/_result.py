@@ -1,24 +1,38 @@
-"""The result of a comparison: per-task paired metrics, gate decisions and the verdict.
+"""The results of the runners, each with its serializer and deserializer side by side.
 
-Serialised as versioned JSON (``schema: tunegate.result/v1``, documented in ``docs/json-schema.md``).
+    ComparisonResult  ``tunegate compare``: per-task paired metrics, gate decisions, the verdict
+                      -- JSON ``schema: tunegate.result/v1``
+    RunResult         ``tunegate run``: one model's per-task scores with 95% CIs -- ``tunegate.run/v1``
+
+(``tunegate regress`` writes ``tunegate.regress/v1``: ``tunegate.regression.RegressReport``.) Each
+``to_json()`` is what ``--json`` writes and the store keeps; ``from_json()`` gives back an equal
+record. Documented in ``docs/json-schema.md``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from tunegate._decode import from_dict
+
 __all__ = [
     "EXIT_CODES",
+    "RUN_SCHEMA",
     "SCHEMA",
     "ComparisonResult",
+    "FlippedItem",
     "GateResult",
     "MetricComparison",
+    "MetricScore",
+    "RunResult",
     "TaskComparison",
     "Verdict",
 ]
 
 SCHEMA = "tunegate.result/v1"
+RUN_SCHEMA = "tunegate.run/v1"
 Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE"]
 #: process exit code of each verdict (2 is reserved for usage and configuration errors)
 EXIT_CODES: dict[str, int] = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
@@ -108,3 +122,49 @@ class ComparisonResult:
         data["schema"] = SCHEMA
         data["exit_code"] = self.exit_code
         return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ComparisonResult:
+        """The result back from :meth:`to_json` (also after a JSON round trip)."""
+        _check_schema(data, SCHEMA)
+        return from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class MetricScore:
+    """One metric of one task for a single model: the mean and its 95% bootstrap CI."""
+
+    task: str
+    metric: str
+    n: int
+    mean: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """``tunegate run``: one model alone on a suite (no gates, no verdict)."""
+
+    run_id: str
+    suite: str
+    model: dict[str, Any]
+    tasks: tuple[MetricScore, ...]
+    limit: int | None = None
+    engine: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "schema": RUN_SCHEMA}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunResult:
+        """The result back from :meth:`to_json`."""
+        _check_schema(data, RUN_SCHEMA)
+        return from_dict(cls, data)
+
+
+def _check_schema(data: Mapping[str, Any], expected: str) -> None:
+    schema = data.get("schema", expected)
+    if schema != expected:
+        raise ValueError(f"unsupported result schema {schema!r} (expected {expected!r})")

@@ -1,15 +1,17 @@
-"""Evaluate one model alone on a suite: per-task scores with bootstrap CIs (no gates)."""
+"""Evaluate one model alone on a suite: per-task scores with bootstrap CIs (no gates); ``tunegate.run/v1``."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
 
 import numpy as np
 
 from tunegate.engine import NullProgress, Progress, Roles
 from tunegate.models import Model
 from tunegate.runner._evaluate import evaluate_task
-from tunegate.store import Store
+from tunegate.runner._result import MetricScore, RunResult
+from tunegate.runner._rows import item_rows
+from tunegate.store import ItemRow, Store
 from tunegate.suite import SuiteSpec, build_task, suite_hash
 
 __all__ = ["run_model"]
@@ -30,53 +32,50 @@ def run_model(
     limit: int | None = None,
     batch_size: int | None = None,
     progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Run every task of ``suite`` on one model; store per-item scores; return a summary dict."""
+) -> RunResult:
+    """Run every task of ``suite`` on one model; store per-item scores; return the scores with CIs."""
     progress = progress or NullProgress()
     model = Model(model_spec)
-    run_id = store.start_run(
-        kind="run",
+    summary: list[MetricScore] = []
+    with store.run(
+        "run",
         suite=suite.name,
         suite_hash=suite_hash(suite),
-        base=None,
-        tuned=str(model.spec),
+        roles={"model": str(model.spec)},
         config={"limit": limit, "suite": suite.model_dump(mode="json")},
-    )
-    roles = Roles(store, models={"target": model}, progress=progress, batch_size=batch_size)
-    engine = roles.engine("target")
-    rows: list[tuple[str, str, str, str, float, str | None]] = []
-    summary: list[dict[str, Any]] = []
-    status = "failed"
-    try:
+    ) as run:
+        roles = Roles(store, models={"target": model}, progress=progress, batch_size=batch_size)
+        engine = roles.engine("target")
+        run.counts = lambda: (
+            sum(e.stats.computed for e in roles.engines.values()),
+            sum(e.stats.cached for e in roles.engines.values()),
+        )
+        rows: list[ItemRow] = []
         with progress:
             for entry in suite.tasks:
                 if limit is not None:
                     entry = entry.model_copy(update={"limit": min(limit, entry.limit or limit)})
                 task = build_task(entry)
-                scores = evaluate_task(engine, entry.label, task, task.docs(), roles)
-                for item, sc in scores.items.items():
-                    rows.extend(("model", entry.label, item, m, v, sc.output) for m, v in sc.values.items())
+                docs = task.docs()
+                scores = evaluate_task(engine, entry.label, task, docs, roles)
+                rows += item_rows("model", entry.label, task, docs, scores.items, model.fingerprint)
                 for m in task.metrics:
                     vals = [sc.values[m.name] for sc in scores.items.values()]
                     mean, lo, hi = _mean_ci(vals)
-                    summary.append(
-                        {
-                            "task": entry.label,
-                            "metric": m.name,
-                            "n": len(vals),
-                            "mean": mean,
-                            "ci_low": lo,
-                            "ci_high": hi,
-                        }
-                    )
-        store.put_scores(run_id, rows)
-        status = "completed"
-    finally:
-        store.finish_run(
-            run_id,
-            status=status,
-            result={"tasks": summary} if status == "completed" else None,
-            n_computed=sum(e.stats.computed for e in roles.engines.values()),
-            n_cached=sum(e.stats.cached for e in roles.engines.values()),
+                    summary.append(MetricScore(entry.label, m.name, len(vals), mean, lo, hi))
+        result = RunResult(
+            run_id=run.id,
+            suite=suite.name,
+            model={"spec": str(model.spec), "fingerprint": model.fingerprint, "loaded": model.loaded},
+            tasks=tuple(summary),
+            limit=limit,
+            engine={"model": asdict(engine.stats)},
+            warnings=(
+                (f"--limit {limit}: only the first {limit} items of each task were evaluated",)
+                if limit is not None
+                else ()
+            ),
         )
-    return {"run_id": run_id, "model": str(model.spec), "fingerprint": model.fingerprint, "tasks": summary}
+        run.put_items(rows)
+        run.finish(result.to_json())
+    return result

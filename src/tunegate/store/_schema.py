@@ -2,9 +2,14 @@
 
 models       one row per model fingerprint, with the spec it was first seen under
 responses    the cache: one row per (fingerprint, canonical request), written as results arrive
-runs         one row per ``tunegate run`` / ``compare`` / ``regress`` invocation
-scores       per-item scores of a run: (run, role, task, item, metric) -> value, with the output
-comparisons  per-task paired comparison of a run (JSON), the verdict's inputs
+runs         one row per ``tunegate run`` / ``compare`` / ``regress`` / ... invocation: its roles
+             (role -> model spec), an optional parent run, who runs it (pid, host, heartbeat), the result
+scores       per-item scores of a run: (run, role, task, item, metric) -> value
+items        per-item texts of a run: (run, role, task, item) -> input, reference, full output and the
+             cache keys of the responses it was scored from
+
+Revision 0002 replaced ``runs.base``/``runs.tuned`` by ``runs.roles``, moved ``scores.output`` to
+``items`` and dropped the write-only ``comparisons`` table (its data is in ``runs.result``).
 """
 
 from __future__ import annotations
@@ -21,10 +26,10 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["SCHEMA_REVISION", "comparisons", "metadata", "models", "responses", "runs", "scores"]
+__all__ = ["SCHEMA_REVISION", "items", "metadata", "models", "responses", "runs", "scores"]
 
 #: the alembic head these tables match (a test checks it against the migrations folder)
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 metadata = MetaData()
 
@@ -54,8 +59,8 @@ runs = Table(
     Column("kind", String(16), nullable=False),
     Column("suite", String(200), nullable=False, index=True),
     Column("suite_hash", String(64), nullable=False),
-    Column("base", Text, nullable=True),
-    Column("tuned", Text, nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("parent_id", String(32), nullable=True, index=True),
     Column("status", String(16), nullable=False),
     Column("config", JSON, nullable=False),
     Column("result", JSON, nullable=True),
@@ -63,25 +68,31 @@ runs = Table(
     Column("n_cached", Integer, nullable=False, default=0),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("pid", Integer, nullable=True),
+    Column("host", String(255), nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
 )
 
 scores = Table(
     "scores",
     metadata,
     Column("run_id", String(32), primary_key=True),
-    Column("role", String(16), primary_key=True),
+    Column("role", String(64), primary_key=True),
     Column("task", String(200), primary_key=True),
     Column("item", String(200), primary_key=True),
     Column("metric", String(64), primary_key=True),
     Column("value", Float, nullable=False),
-    Column("output", Text, nullable=True),
 )
 
-comparisons = Table(
-    "comparisons",
+items = Table(
+    "items",
     metadata,
     Column("run_id", String(32), primary_key=True),
+    Column("role", String(64), primary_key=True),
     Column("task", String(200), primary_key=True),
-    Column("metric", String(64), primary_key=True),
-    Column("data", JSON, nullable=False),
+    Column("item", String(200), primary_key=True),
+    Column("input", Text, nullable=True),
+    Column("reference", Text, nullable=True),
+    Column("output", Text, nullable=True),
+    Column("response_keys", JSON, nullable=True),
 )

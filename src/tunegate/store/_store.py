@@ -1,4 +1,4 @@
-"""The result store: the response cache, runs, per-item scores and comparisons.
+"""The result store: the response cache, runs, and per-item scores and texts, read as typed records.
 
 SQLite by default (a file under ``.tunegate/``), any SQLAlchemy URL otherwise (tested on PostgreSQL).
 The schema is brought to the latest alembic revision when a store is opened. Every write commits at
@@ -8,18 +8,33 @@ once, so a crash loses at most the batch in flight.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tunegate.errors import StoreError
 from tunegate.store import _schema as t
+from tunegate.store._lifecycle import RunHandle, is_stale, this_host
+from tunegate.store._records import (
+    RUN_STATUSES,
+    ItemRecord,
+    ItemRow,
+    ResponseRecord,
+    RoleAnswer,
+    RunRecord,
+    RunStatus,
+    ScoreRecord,
+)
 
 __all__ = ["Store", "open_store"]
+
+log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _CHUNK = 500
@@ -161,11 +176,55 @@ class Store:
         with self.engine.connect() as c:
             return int(c.execute(q).scalar_one())
 
+    def get_response_records(self, keys: Sequence[str]) -> dict[str, ResponseRecord]:
+        """The cached responses for ``keys`` as typed records, with their requests (missing keys absent)."""
+        found: dict[str, ResponseRecord] = {}
+        with self.engine.connect() as c:
+            for chunk in _chunks(list(keys)):
+                q = sa.select(t.responses).where(t.responses.c.key.in_(chunk))
+                for r in c.execute(q).mappings():
+                    found[r["key"]] = ResponseRecord(
+                        key=r["key"],
+                        fingerprint=r["fingerprint"],
+                        kind=r["kind"],
+                        request=r["request"],
+                        response=r["response"],
+                        created_at=_aware(r["created_at"]),
+                    )
+        return found
+
     # -- runs --------------------------------------------------------------------------------------
+    def run(
+        self,
+        kind: str,
+        *,
+        suite: str,
+        suite_hash: str,
+        roles: Mapping[str, str],
+        config: Mapping[str, Any],
+        parent: str | None = None,
+    ) -> RunHandle:
+        """Start a run; use as ``with store.run(...) as run:`` (see :mod:`tunegate.store._lifecycle`)."""
+        run_id = self.start_run(
+            kind=kind, suite=suite, suite_hash=suite_hash, roles=roles, config=config, parent=parent
+        )
+        return RunHandle(self, run_id)
+
     def start_run(
-        self, *, kind: str, suite: str, suite_hash: str, base: str | None, tuned: str, config: dict[str, Any]
+        self,
+        *,
+        kind: str,
+        suite: str,
+        suite_hash: str,
+        roles: Mapping[str, str],
+        config: Mapping[str, Any],
+        parent: str | None = None,
     ) -> str:
+        """Insert a ``running`` row owned by this process; prefer :meth:`run`, which also ends it."""
+        if parent is not None:
+            parent = self.get_run(parent).id
         run_id = uuid.uuid4().hex[:12]
+        now = _now()
         with self.engine.begin() as c:
             c.execute(
                 sa.insert(t.runs).values(
@@ -173,74 +232,229 @@ class Store:
                     kind=kind,
                     suite=suite,
                     suite_hash=suite_hash,
-                    base=base,
-                    tuned=tuned,
+                    roles=dict(roles),
+                    parent_id=parent,
                     status="running",
-                    config=config,
-                    started_at=_now(),
+                    config=dict(config),
+                    started_at=now,
                     n_computed=0,
                     n_cached=0,
+                    pid=os.getpid(),
+                    host=this_host(),
+                    heartbeat_at=now,
                 )
             )
         return run_id
 
+    def _beat(self, run_id: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(
+                sa.update(t.runs)
+                .where(t.runs.c.id == run_id, t.runs.c.status == "running")
+                .values(heartbeat_at=_now())
+            )
+
     def finish_run(
-        self, run_id: str, *, status: str, result: dict[str, Any] | None, n_computed: int, n_cached: int
+        self,
+        run_id: str,
+        *,
+        status: RunStatus,
+        result: Mapping[str, Any] | None,
+        n_computed: int,
+        n_cached: int,
     ) -> None:
+        if status not in RUN_STATUSES or status == "running":
+            raise ValueError(f"a run cannot finish as {status!r}")
         with self.engine.begin() as c:
             c.execute(
                 sa.update(t.runs)
                 .where(t.runs.c.id == run_id)
                 .values(
-                    status=status, result=result, n_computed=n_computed, n_cached=n_cached, finished_at=_now()
+                    status=status,
+                    result=dict(result) if result is not None else None,
+                    n_computed=n_computed,
+                    n_cached=n_cached,
+                    finished_at=_now(),
                 )
             )
 
-    def get_run(self, run_id: str) -> dict[str, Any]:
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run whose id is ``run_id`` or starts with it (a unique prefix)."""
         with self.engine.connect() as c:
-            row = (
+            rows = (
                 c.execute(sa.select(t.runs).where(t.runs.c.id.startswith(run_id, autoescape=True)))
                 .mappings()
                 .all()
             )
-        if not row:
+        if not rows:
             raise StoreError(f"no run {run_id!r} in {self.url}; `tunegate history` lists runs")
-        if len(row) > 1:
+        if len(rows) > 1:
             raise StoreError(
-                f"run id {run_id!r} is ambiguous ({len(row)} runs start with it); give more of it"
+                f"run id {run_id!r} is ambiguous ({len(rows)} runs start with it); give more of it"
             )
-        return dict(row[0])
+        return self._records(rows)[0]
 
-    def list_runs(self, suite: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    def list_runs(
+        self,
+        suite: str | None = None,
+        limit: int = 50,
+        *,
+        kind: str | None = None,
+        parent: str | None = None,
+    ) -> list[RunRecord]:
+        """Runs, newest first; optionally only those of ``suite``, of ``kind``, or attached to ``parent``."""
         q = sa.select(t.runs).order_by(t.runs.c.started_at.desc()).limit(limit)
         if suite:
             q = q.where(t.runs.c.suite == suite)
+        if kind:
+            q = q.where(t.runs.c.kind == kind)
+        if parent:
+            q = q.where(t.runs.c.parent_id == parent)
         with self.engine.connect() as c:
-            return [dict(r) for r in c.execute(q).mappings()]
+            rows = c.execute(q).mappings().all()
+        return self._records(rows)
 
-    # -- per-item scores and comparisons ------------------------------------------------------------
-    def put_scores(self, run_id: str, rows: Iterable[tuple[str, str, str, str, float, str | None]]) -> None:
-        """Insert (role, task, item, metric, value, output) rows of a run."""
-        values = [
-            {"run_id": run_id, "role": r, "task": tk, "item": i, "metric": m, "value": v, "output": o}
-            for r, tk, i, m, v, o in rows
-        ]
+    def _records(self, rows: Sequence[sa.RowMapping]) -> list[RunRecord]:
+        """Rows as records; a ``running`` row whose process is gone reads (and is saved) as interrupted."""
+        now = _now()
+        out: list[RunRecord] = []
+        stale: list[tuple[str, dt.datetime]] = []
+        for r in rows:
+            status = r["status"]
+            finished = r["finished_at"]
+            if status == "running" and is_stale(
+                pid=r["pid"],
+                host=r["host"],
+                heartbeat_at=r["heartbeat_at"],
+                started_at=r["started_at"],
+                now=now,
+            ):
+                status, finished = "interrupted", r["heartbeat_at"] or r["started_at"]
+                stale.append((r["id"], finished))
+            out.append(
+                RunRecord(
+                    id=r["id"],
+                    kind=r["kind"],
+                    suite=r["suite"],
+                    suite_hash=r["suite_hash"],
+                    roles=dict(r["roles"] or {}),
+                    status=status,
+                    config=r["config"] or {},
+                    result=r["result"],
+                    n_computed=r["n_computed"],
+                    n_cached=r["n_cached"],
+                    started_at=_aware(r["started_at"]),
+                    finished_at=_aware(finished),
+                    parent_id=r["parent_id"],
+                    pid=r["pid"],
+                    host=r["host"],
+                    heartbeat_at=_aware(r["heartbeat_at"]),
+                )
+            )
+        if stale:
+            self._mark_interrupted(stale)
+        return out
+
+    def _mark_interrupted(self, stale: list[tuple[str, dt.datetime]]) -> None:
+        try:
+            with self.engine.begin() as c:
+                for run_id, when in stale:
+                    c.execute(
+                        sa.update(t.runs)
+                        .where(t.runs.c.id == run_id, t.runs.c.status == "running")
+                        .values(status="interrupted", finished_at=when)
+                    )
+        except sa.exc.DBAPIError:  # a read-only or busy store still lists; the record says interrupted
+            log.debug("could not save %d stale run(s) as interrupted", len(stale), exc_info=True)
+
+    # -- per-item scores and texts ------------------------------------------------------------------
+    def put_items(self, run_id: str, rows: Iterable[ItemRow]) -> None:
+        """Store each row's scores (one ``scores`` row per metric) and texts (one ``items`` row)."""
+        scores: list[dict[str, Any]] = []
+        texts: list[dict[str, Any]] = []
+        for r in rows:
+            key = {"run_id": run_id, "role": r.role, "task": r.task, "item": r.item}
+            scores.extend({**key, "metric": m, "value": float(v)} for m, v in r.values.items())
+            texts.append(
+                {
+                    **key,
+                    "input": r.input,
+                    "reference": r.reference,
+                    "output": r.output,
+                    "response_keys": list(r.response_keys),
+                }
+            )
         with self.engine.begin() as c:
-            for chunk in _chunks(values):
-                c.execute(sa.insert(t.scores), list(chunk))
+            for table, values in ((t.scores, scores), (t.items, texts)):
+                for chunk in _chunks(values):
+                    c.execute(sa.insert(table), list(chunk))
 
-    def get_scores(self, run_id: str) -> list[dict[str, Any]]:
+    def get_scores(self, run_id: str) -> list[ScoreRecord]:
+        """Every per-item metric value of a run."""
         with self.engine.connect() as c:
             q = sa.select(t.scores).where(t.scores.c.run_id == run_id)
-            return [dict(r) for r in c.execute(q).mappings()]
+            return [
+                ScoreRecord(
+                    run_id=r["run_id"],
+                    role=r["role"],
+                    task=r["task"],
+                    item=r["item"],
+                    metric=r["metric"],
+                    value=float(r["value"]),
+                )
+                for r in c.execute(q).mappings()
+            ]
 
-    def put_comparisons(self, run_id: str, rows: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
-        values = [{"run_id": run_id, "task": tk, "metric": m, "data": d} for tk, m, d in rows]
-        if values:
-            with self.engine.begin() as c:
-                c.execute(sa.insert(t.comparisons), values)
+    def items(self, run_id: str, task: str | None = None) -> list[ItemRecord]:
+        """Each item of a stored run: input, reference, and every role's output and scores.
 
-    def get_comparisons(self, run_id: str) -> list[dict[str, Any]]:
+        For a compare run that is "prompt, base answer, tuned answer, reference, scores" per item.
+        Ordered by task, then item id (numbers in numeric order).
+        """
+        text_q = sa.select(t.items).where(t.items.c.run_id == run_id)
+        score_q = sa.select(t.scores).where(t.scores.c.run_id == run_id)
+        if task is not None:
+            text_q = text_q.where(t.items.c.task == task)
+            score_q = score_q.where(t.scores.c.task == task)
+        values: dict[tuple[str, str, str], dict[str, float]] = {}
         with self.engine.connect() as c:
-            q = sa.select(t.comparisons).where(t.comparisons.c.run_id == run_id)
-            return [dict(r) for r in c.execute(q).mappings()]
+            for s in c.execute(score_q).mappings():
+                values.setdefault((s["task"], s["item"], s["role"]), {})[s["metric"]] = float(s["value"])
+            texts = c.execute(text_q).mappings().all()
+        grouped: dict[tuple[str, str], list[sa.RowMapping]] = {}
+        for r in texts:
+            grouped.setdefault((r["task"], r["item"]), []).append(r)
+        out = []
+        for (tk, item), rs in sorted(grouped.items(), key=lambda kv: (kv[0][0], _natural(kv[0][1]))):
+            out.append(
+                ItemRecord(
+                    run_id=run_id,
+                    task=tk,
+                    item=item,
+                    input=next((r["input"] for r in rs if r["input"] is not None), None),
+                    reference=next((r["reference"] for r in rs if r["reference"] is not None), None),
+                    answers={
+                        r["role"]: RoleAnswer(
+                            output=r["output"],
+                            scores=values.get((tk, item, r["role"]), {}),
+                            response_keys=tuple(r["response_keys"] or ()),
+                        )
+                        for r in sorted(rs, key=lambda r: str(r["role"]))
+                    },
+                )
+            )
+        return out
+
+
+@overload
+def _aware(when: dt.datetime) -> dt.datetime: ...
+@overload
+def _aware(when: None) -> None: ...
+def _aware(when: dt.datetime | None) -> dt.datetime | None:
+    """A timezone-aware UTC time (SQLite hands back naive UTC datetimes)."""
+    return when.replace(tzinfo=dt.UTC) if when is not None and when.tzinfo is None else when
+
+
+def _natural(item: str) -> tuple[int, int, str]:
+    """Sort key: numeric ids by value, before other ids in text order."""
+    return (0, int(item), "") if item.isdigit() else (1, 0, item)

@@ -20,7 +20,7 @@ __all__ = ["build_task", "builtin_suites", "load_suite", "suite_hash", "validate
 
 def builtin_suites() -> dict[str, Path]:
     """Built-in suites by name (``demo``, ...)."""
-    from tunegate.tasks._data import package_data
+    from tunegate._paths import package_data
 
     folder = package_data("suites")
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}

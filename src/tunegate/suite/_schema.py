@@ -69,7 +69,6 @@ class TaskEntry(_Strict):
     shots: int = Field(default=0, ge=0)
     seed: int = 1234
     data: str | None = Field(default=None, description="local data file overriding the shipped one")
-    batch_size: int | None = Field(default=None, gt=0)
     options: dict[str, Any] = Field(default_factory=dict)
     gates: tuple[GateSpec, ...] = ()
 

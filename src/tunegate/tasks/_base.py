@@ -53,10 +53,13 @@ class MetricInfo:
 
 @dataclass(frozen=True)
 class ItemScore:
-    """Scores of one item, and a readable form of what the model produced."""
+    """Scores of one item, a readable form of what the model produced, the item's input (its prompt,
+    or its messages as JSON, before any chat template) and its reference answer."""
 
     values: dict[str, float]
     output: str | None = None
+    input: str | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from tunegate._paths import package_data
 from tunegate.errors import DataError, DependencyError
 
 __all__ = ["package_data", "read_jsonl"]
-
-
-def package_data(*parts: str) -> Path:
-    """Path of a data file shipped inside the tunegate package."""
-    return Path(str(files("tunegate").joinpath("data", *parts)))
 
 
 def _read_hub(spec: str, required: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@
 
     tasks:
       - task: custom
-        label: support-answers
+        name: support-answers             # the label reports use (default: the task name)
         options:
           path: data/support.jsonl          # JSONL (one object a line) or CSV (header row)
           prompt: "Question: {question}\\nAnswer:"   # str.format placeholders name the row's fields
@@ -239,5 +239,8 @@ class CustomTask(Task):
         pred = res.text.strip()
         refs = self._refs(doc.data)
         return ItemScore(
-            values={m.name: get_metric(m.name).score(pred, refs) for m in self.metrics}, output=pred
+            values={m.name: get_metric(m.name).score(pred, refs) for m in self.metrics},
+            output=pred,
+            input=str(doc.data["_prompt"]),
+            reference=" | ".join(refs),
         )

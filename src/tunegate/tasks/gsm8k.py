@@ -191,4 +191,6 @@ class GSM8K(Task):
                 "exact_match_flexible": float(flexible is not None and normalize(flexible) == gold),
             },
             output=res.text,
+            input=self.prompt(doc),
+            reference=str(doc.data["answer"]),
         )

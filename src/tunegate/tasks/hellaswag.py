@@ -16,11 +16,13 @@ import random
 import re
 from collections.abc import Sequence
 
+from tunegate._paths import package_data
 from tunegate.metrics import predicted_choice, predicted_choice_norm
 from tunegate.models import LoglikelihoodRequest, LoglikelihoodResult, Request, Result
-from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task
-from tunegate.tasks._data import package_data, read_jsonl
+from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task, TaskOptions
+from tunegate.tasks._data import read_jsonl
 from tunegate.tasks._registry import TASKS
+from tunegate.tasks._texts import choice_input
 
 __all__ = ["HellaSwag", "preprocess"]
 
@@ -43,14 +45,17 @@ class HellaSwag(Task):
     metrics = (MetricInfo("acc", binary=True), MetricInfo("acc_norm", binary=True))
     primary = "acc_norm"
 
+    def __init__(self, options: TaskOptions | None = None) -> None:
+        super().__init__(options)
+        self._docs: list[Doc] | None = None
+
     def all_docs(self) -> list[Doc]:
-        path = (
-            self.options.data
-            if self.options.data
-            else package_data("hellaswag", "hellaswag_val_subset.jsonl")
-        )
-        rows = read_jsonl(path, required=("ind", "activity_label", "ctx_a", "ctx_b", "endings", "label"))
-        return [Doc(id=str(r["ind"]), data=r) for r in rows]
+        """Read once per task instance (few-shot examples are drawn from these for every item)."""
+        if self._docs is None:
+            path = self.options.data or package_data("hellaswag", "hellaswag_val_subset.jsonl")
+            rows = read_jsonl(path, required=("ind", "activity_label", "ctx_a", "ctx_b", "endings", "label"))
+            self._docs = [Doc(id=str(r["ind"]), data=r) for r in rows]
+        return list(self._docs)
 
     @staticmethod
     def query(row: dict[str, object]) -> str:
@@ -86,4 +91,6 @@ class HellaSwag(Task):
         return ItemScore(
             values={"acc": float(acc == gold), "acc_norm": float(acc_norm == gold)},
             output=f"chose {acc_norm} ({choices[acc_norm]!r}); gold {gold}",
+            input=choice_input(self._fewshot_prefix(doc) + self.query(doc.data), choices),
+            reference=f"({gold}) {choices[gold]}",
         )

@@ -100,4 +100,9 @@ class HumanEval(Task):
             failed = next((r for r in runs if not r.passed), None)
             why = f"; first failure {failed.status}: {failed.reason}" if failed else ""
             output = f"[{c}/{n} passed{why}]\n{completions[0]}"
-        return ItemScore(values=values, output=output)
+        return ItemScore(
+            values=values,
+            output=output,
+            input=str(doc.data["prompt"]),
+            reference=str(doc.data.get("canonical_solution") or "") or None,
+        )

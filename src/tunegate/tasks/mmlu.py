@@ -210,7 +210,10 @@ class MMLU(Task):
         gold = int(doc.data["answer"])
         pred = predicted_choice(lls)
         return ItemScore(
-            values={"acc": float(pred == gold)}, output=f"chose {LETTERS[pred]}; gold {LETTERS[gold]}"
+            values={"acc": float(pred == gold)},
+            output=f"chose {LETTERS[pred]}; gold {LETTERS[gold]}",
+            input=self.context(doc),
+            reference=LETTERS[gold],
         )
 
 

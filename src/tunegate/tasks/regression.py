@@ -63,7 +63,12 @@ class RegressionTask(Task):
         texts = _texts(results)
         cr = check_case(self.suite, case, texts, answers)
         out = texts[0] if texts else ""
-        return ItemScore(values={"pass": float(cr.ok)}, output=f"[{cr.status}] {cr.reason}\n{out}".strip())
+        return ItemScore(
+            values={"pass": float(cr.ok)},
+            output=f"[{cr.status}] {cr.reason}\n{out}".strip(),
+            input=case.prompt_text,
+            reference="; ".join(a.label for a in case.assertions),
+        )
 
     def score(self, doc: Doc, results: Sequence[Result]) -> ItemScore:
         """Scores without a second round (a judged case then fails, saying it had no judge answer)."""
