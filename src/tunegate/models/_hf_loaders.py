@@ -18,9 +18,9 @@ from typing import Any
 from tunegate._paths import cache_dir
 from tunegate.errors import DependencyError, ModelSpecError
 from tunegate.models._backend import Backend
-from tunegate.models._registry import BACKENDS
 from tunegate.models._fingerprint import combine, file_sha256, folder_fingerprint
 from tunegate.models._hf import HFBackend, SharedWeights
+from tunegate.models._registry import BACKENDS
 from tunegate.models._spec import ModelSpec
 
 __all__ = ["BUILTIN_ADAPTERS", "BUILTIN_MODELS", "converted_gguf_dir", "converted_tokenizer"]

@@ -16,9 +16,9 @@ import random
 import re
 from collections.abc import Sequence
 
+from tunegate._paths import package_data
 from tunegate.metrics import predicted_choice, predicted_choice_norm
 from tunegate.models import LoglikelihoodRequest, LoglikelihoodResult, Request, Result
-from tunegate._paths import package_data
 from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task, TaskOptions
 from tunegate.tasks._data import read_jsonl
 from tunegate.tasks._registry import TASKS
