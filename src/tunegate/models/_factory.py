@@ -48,4 +48,3 @@ class Model:
 
     def __str__(self) -> str:
         return str(self.spec)
-
