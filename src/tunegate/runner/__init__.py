@@ -1,6 +1,6 @@
 """Controllers: run a suite on one model, or compare a tuned model with its base."""
 
-from tunegate.runner._compare import CompareConfig, compare_models
+from tunegate.runner._compare import CompareConfig, ScoredTask, compare_models, compare_scores
 from tunegate.runner._evaluate import TaskScores, evaluate_task
 from tunegate.runner._result import (
     EXIT_CODES,
@@ -8,6 +8,7 @@ from tunegate.runner._result import (
     ComparisonResult,
     GateResult,
     MetricComparison,
+    ScorecardRow,
     TaskComparison,
 )
 from tunegate.runner._run import run_model
@@ -19,9 +20,12 @@ __all__ = [
     "ComparisonResult",
     "GateResult",
     "MetricComparison",
+    "ScorecardRow",
+    "ScoredTask",
     "TaskComparison",
     "TaskScores",
     "compare_models",
+    "compare_scores",
     "evaluate_task",
     "run_model",
 ]

@@ -98,7 +98,8 @@ def _reason(rule: GateRule, est: PairedEstimate, a: GateArrays, outcome: Outcome
         if not bool(a.powered):
             return (
                 f"cannot tell: a true gain of {_pts(g0 + mat)} pts would pass only with power below "
-                f"{rule.power:.0%} at this n (detectable {_abs(det)} pts beyond the bound); run {need} items ({s})"
+                f"{rule.power:.0%} at this n (detectable {_abs(det)} pts beyond the bound); "
+                f"run {need} items ({s})"
             )
         return f"cannot tell whether the gain exceeds {_pts(g0)} pts; run {need} items ({s})"
     d = rule.threshold

@@ -126,7 +126,9 @@ def paired_mean(
     binary: bool,
 ) -> PairedEstimate:
     """Mean difference; t interval on the exact SE; bootstrap cross-check; per-model intervals."""
-    boot = paired_bootstrap(base, tuned, n_boot=n_boot, alpha=alpha, seed=seed, binary=binary, clusters=clusters)
+    boot = paired_bootstrap(
+        base, tuned, n_boot=n_boot, alpha=alpha, seed=seed, binary=binary, clusters=clusters
+    )
     codes = cluster_codes(list(clusters), base.size) if clusters is not None else None
     mo = mean_se(tuned - base, clusters=codes, scale=metric_range(base, tuned))
     half = float(stdtrit(mo.df, 1.0 - alpha / 2.0)) * float(mo.se)
@@ -169,4 +171,3 @@ def estimate(
     b, t = as_pair(base, tuned)
     is_bin = is_binary(b, t) if binary is None else binary
     return _REGISTRY[estimator](b, t, clusters, alpha=alpha, n_boot=n_boot, seed=seed, binary=is_bin)
-

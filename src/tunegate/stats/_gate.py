@@ -156,9 +156,7 @@ def _needed(n: int, se: FloatArray, quantile: float, distance: FloatArray) -> ND
     return np.where(np.isfinite(need), np.maximum(need, n + 1), 0).astype(np.int64)
 
 
-def decide(
-    rule: GateRule, m: Moments, *, p_fail: FloatArray | None = None, n_gates: int = 1
-) -> GateArrays:
+def decide(rule: GateRule, m: Moments, *, p_fail: FloatArray | None = None, n_gates: int = 1) -> GateArrays:
     """Decide one gate on (a batch of) paired moments.
 
     ``p_fail``: the Holm-adjusted FAIL p-values when the gate is one of a family (default: its own,
@@ -208,7 +206,16 @@ def decide_family(rules: list[GateRule], moments: list[Moments]) -> list[GateArr
         raise ValueError("one Moments per rule")
     if not rules:
         return []
-    raw = np.stack([np.broadcast_to(fail_p_values(r, mo), np.shape(mo.delta)) for r, mo in zip(rules, moments, strict=True)], axis=-1)
+    raw = np.stack(
+        [
+            np.broadcast_to(fail_p_values(r, mo), np.shape(mo.delta))
+            for r, mo in zip(rules, moments, strict=True)
+        ],
+        axis=-1,
+    )
     adj = holm_adjust(raw)
     k = len(rules)
-    return [decide(r, mo, p_fail=adj[..., i], n_gates=k) for i, (r, mo) in enumerate(zip(rules, moments, strict=True))]
+    return [
+        decide(r, mo, p_fail=adj[..., i], n_gates=k)
+        for i, (r, mo) in enumerate(zip(rules, moments, strict=True))
+    ]

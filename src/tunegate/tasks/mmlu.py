@@ -210,7 +210,9 @@ class MMLU(Task):
         gold = int(doc.data["answer"])
         pred = predicted_choice(lls)
         return ItemScore(
-            values={"acc": float(pred == gold)}, output=f"chose {LETTERS[pred]}; gold {LETTERS[gold]}"
+            values={"acc": float(pred == gold)},
+            output=f"chose {LETTERS[pred]}; gold {LETTERS[gold]}",
+            cluster=str(doc.data["subject"]),  # questions of one subject are not independent
         )
 
 

@@ -70,4 +70,7 @@ class RegressionTask(Task):
         )
         cr = CaseResult(case, texts, [[a(t, ctx) for a in case.assertions] for t in texts])
         out = texts[0] if texts else ""
-        return ItemScore(values={"pass": float(cr.ok)}, output=f"[{cr.status}] {cr.reason}\n{out}".strip())
+        # the case's `repeat` samples are folded into this one item, so the case is its cluster
+        return ItemScore(
+            values={"pass": float(cr.ok)}, output=f"[{cr.status}] {cr.reason}\n{out}".strip(), cluster=case.id
+        )
