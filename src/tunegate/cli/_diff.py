@@ -53,11 +53,8 @@ def diff_scores(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> list[DiffRow]:
-    """Pair the items of every task/metric present in both score lists (rows of ``Store.get_scores``).
-
-    The interval is ``tunegate.stats.estimate`` (the estimator ``compare`` gates with), at 95%.
-    """
-    from tunegate.stats import estimate
+    """Pair the items of every task/metric present in both score lists (rows of ``Store.get_scores``)."""
+    from tunegate.stats import paired_bootstrap
 
     a, b = _index(scores_a, role_a), _index(scores_b, role_b)
     rows = []
@@ -66,7 +63,7 @@ def diff_scores(
         items = sorted(ia.keys() & ib.keys())
         if not items:
             continue
-        est = estimate([ia[i] for i in items], [ib[i] for i in items], n_boot=n_boot, seed=seed)
+        est = paired_bootstrap([ia[i] for i in items], [ib[i] for i in items], n_boot=n_boot, seed=seed)
         rows.append(
             DiffRow(
                 task=key[0],
@@ -130,7 +127,7 @@ def diff(
     if not rows:
         raise ConfigError(f"runs {runs[0]['id']} and {runs[1]['id']} share no task/metric with common items")
     console.print(f"A: {_describe(runs[0], roles[0])}\nB: {_describe(runs[1], roles[1])}")
-    table = Table(title="stored scores ×100, paired on items; delta = B − A, 95% CI (exact SE, t)")
+    table = Table(title="stored scores ×100, paired on items; delta = B − A, 95% CI by paired bootstrap")
     unpaired = any(d.only_a or d.only_b for d in rows)
     cols = ("task", "metric", "n", "A", "B", "delta", "95% CI", "p") + (("unpaired",) if unpaired else ())
     for col in cols:
