@@ -40,7 +40,11 @@ def scored(
 
 def suite(gates: dict[str, list[dict[str, object]]], **settings: object) -> SuiteSpec:
     return SuiteSpec.model_validate(
-        {"name": "replay", "tasks": [{"task": "custom", "name": k, "gates": v} for k, v in gates.items()], **settings}
+        {
+            "name": "replay",
+            "tasks": [{"task": "custom", "name": k, "gates": v} for k, v in gates.items()],
+            **settings,
+        }
     )
 
 
@@ -55,7 +59,13 @@ def replay(
     alpha: float | None = None,
 ) -> ComparisonResult:
     config = CompareConfig(
-        suite=spec, base="hf:base", tuned="hf:tuned", limit=limit, allow_vacuous=allow_vacuous, seed=seed, alpha=alpha
+        suite=spec,
+        base="hf:base",
+        tuned="hf:tuned",
+        limit=limit,
+        allow_vacuous=allow_vacuous,
+        seed=seed,
+        alpha=alpha,
     )
     models = {
         "base": {"spec": "hf:base", "fingerprint": "aaaa", "loaded": True},

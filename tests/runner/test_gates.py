@@ -46,7 +46,9 @@ def test_defect_2_holm_controls_the_tests_that_decide() -> None:
     names = [f"t{i}" for i in range(10)]
     family = replay(suite({n: [{"max_drop": 0.02}] for n in names}), [scored(n, b, t) for n in names])
     assert all(g.outcome != "fail" for g in family.gates)
-    assert all(g.n_gates == 10 and g.p_value == pytest.approx(10 * alone.gates[0].p_value) for g in family.gates)
+    assert all(
+        g.n_gates == 10 and g.p_value == pytest.approx(10 * alone.gates[0].p_value) for g in family.gates
+    )
     assert "Holm over 10 gates" in family.gates[0].reason
 
 
@@ -119,8 +121,12 @@ def test_defect_8_vacuous_runs_are_not_a_silent_pass() -> None:
     assert same.verdict == "INCONCLUSIVE" and any("same model" in v for v in same.vacuous)
     limited = replay(suite({"t": [{"max_drop": 0.0}]}), [scored("t", b, t)], limit=1000)
     assert limited.verdict == "INCONCLUSIVE" and any("--limit 1000" in v for v in limited.vacuous)
-    smoke = replay(suite({"t": [{"max_drop": 0.0}]}), [scored("t", b, b)], same_model=True, allow_vacuous=True)
-    assert smoke.verdict == "PASS" and smoke.exit_code == 0 and "allowed by --allow-vacuous" in smoke.warnings[0]
+    smoke = replay(
+        suite({"t": [{"max_drop": 0.0}]}), [scored("t", b, b)], same_model=True, allow_vacuous=True
+    )
+    assert (
+        smoke.verdict == "PASS" and smoke.exit_code == 0 and "allowed by --allow-vacuous" in smoke.warnings[0]
+    )
     bad = pairs(120, 20, 760, 100)
     assert replay(suite({"t": [{"max_drop": 0.0}]}), [scored("t", *bad)], limit=1000).verdict == "FAIL"
 

@@ -19,7 +19,9 @@ Q = 0.2
 SLACK = 3 * math.sqrt(0.05 * 0.95 / R)  # 2.1 points at a 5% rate
 
 
-def _diffs(rng: np.random.Generator, shape: tuple[int, ...], delta: float | np.ndarray, q: float = Q) -> np.ndarray:
+def _diffs(
+    rng: np.random.Generator, shape: tuple[int, ...], delta: float | np.ndarray, q: float = Q
+) -> np.ndarray:
     p_b, p_c = (q - np.asarray(delta)) / 2.0, (q + np.asarray(delta)) / 2.0
     u = rng.random(shape)
     return np.where(u < p_b, -1.0, np.where(u < p_b + p_c, 1.0, 0.0))

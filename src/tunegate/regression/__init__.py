@@ -25,7 +25,7 @@ from tunegate.regression._run import (
     find_baseline_run,
     run_regression,
 )
-from tunegate.regression._watch import checkpoint_spec, find_checkpoints, watch
+from tunegate.regression._watch import BestVerdict, best_vs_base, checkpoint_spec, find_checkpoints, watch
 
 __all__ = [
     "ASSERTIONS",
@@ -33,11 +33,13 @@ __all__ = [
     "AssertionContext",
     "AssertionResult",
     "AssertionType",
+    "BestVerdict",
     "Case",
     "CaseResult",
     "RegressionResult",
     "RegressionSuite",
     "assertion",
+    "best_vs_base",
     "check_assertion",
     "checkpoint_spec",
     "compile_assertion",

@@ -37,6 +37,7 @@ from tunegate.stats._gate import (
     holm_adjust,
 )
 from tunegate.stats._holm import holm
+from tunegate.stats._looks import alpha_per_look, best_look
 from tunegate.stats._mcnemar import McNemarResult, mcnemar_exact
 from tunegate.stats._moments import Moments, cluster_codes, mean_se, metric_range
 from tunegate.stats._power import binary_sd, detection_power, items_needed, minimum_detectable_effect
@@ -59,6 +60,8 @@ __all__ = [
     "Moments",
     "Outcome",
     "PairedEstimate",
+    "alpha_per_look",
+    "best_look",
     "binary_sd",
     "cluster_codes",
     "decide",
