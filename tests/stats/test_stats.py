@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-
 from scipy.special import ndtri, stdtr, stdtrit
 
 from tunegate.stats import (

@@ -50,7 +50,7 @@ def build_scorecard(
             rows.append(ScorecardRow(dim, labels[dim], "not run"))
             continue
         names = tuple(tc.task for tc in mine)
-        outcomes = [g.outcome for g in gates if g.task in names]
+        outcomes: list[str] = [g.outcome for g in gates if g.task in names]
         gate = max(outcomes, key=lambda o: _SEVERITY[o]) if outcomes else None
         ms = [tc.metric(tc.primary) for tc in mine]
         if len(ms) == 1:
