@@ -119,6 +119,8 @@ def _pair(
         sd=est.sd_delta,
         df=est.df,
         n_clusters=est.n_clusters,
+        se_raw=est.se_raw,
+        scale=est.scale,
         boot_ci_low=est.boot_ci[0] if est.boot_ci else None,
         boot_ci_high=est.boot_ci[1] if est.boot_ci else None,
         base_ci_low=est.base_ci[0] if est.base_ci else None,
@@ -312,6 +314,8 @@ def _estimate_of(mc: MetricComparison) -> PairedEstimate:
         se=mc.se,
         df=mc.df,
         n_clusters=mc.n_clusters,
+        se_raw=mc.se_raw,
+        scale=mc.scale,
     )
 
 

@@ -47,6 +47,8 @@ class MetricComparison:
     sd: float | None = None  # SD of the per-item differences
     df: float | None = None
     n_clusters: int | None = None  # independent units (== n when the task declares no clusters)
+    se_raw: float | None = None  # se before the rule-of-three floor
+    scale: float | None = None  # the range the floor uses (1 for scores in [0, 1])
     boot_ci_low: float | None = None  # paired (cluster) percentile bootstrap, the cross-check
     boot_ci_high: float | None = None
     base_ci_low: float | None = None  # each model's own interval (Wilson for 0/1 scores)

@@ -44,6 +44,8 @@ class PairedEstimate:
     se: float | None = None
     df: float | None = None
     n_clusters: int | None = None
+    se_raw: float | None = None
+    scale: float | None = None
     boot_ci: tuple[float, float] | None = None
     base_ci: tuple[float, float] | None = None
     tuned_ci: tuple[float, float] | None = None
@@ -173,4 +175,6 @@ def paired_bootstrap(
         se=float(mo.se),
         df=mo.df,
         n_clusters=mo.n_clusters,
+        se_raw=float(mo.se_raw) if mo.se_raw is not None else None,
+        scale=mo.scale,
     )

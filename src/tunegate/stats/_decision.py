@@ -61,6 +61,8 @@ def moments_of(est: PairedEstimate) -> Moments:
         df=est.df,
         n=est.n,
         n_clusters=est.n_clusters or est.n,
+        se_raw=np.asarray(est.se_raw, dtype=np.float64) if est.se_raw is not None else None,
+        scale=est.scale if est.scale is not None else 1.0,
     )
 
 

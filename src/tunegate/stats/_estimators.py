@@ -146,6 +146,8 @@ def paired_mean(
         se=float(mo.se),
         df=mo.df,
         n_clusters=mo.n_clusters,
+        se_raw=float(mo.se_raw) if mo.se_raw is not None else None,
+        scale=mo.scale,
         boot_ci=(boot.ci_low, boot.ci_high),
         base_ci=_interval(base, codes, alpha, binary),
         tuned_ci=_interval(tuned, codes, alpha, binary),

@@ -192,7 +192,9 @@ def decide(rule: GateRule, m: Moments, *, p_fail: FloatArray | None = None, n_ga
         passed = enough & ~failed & powered & (p_pass < half)
         dist = np.maximum(-d - g, g + d + mat)
     outcome = np.where(failed, FAIL, np.where(passed, PASS, INCONCLUSIVE)).astype(np.int64)
-    n_power = _needed(m.n, se, q_fam + z_pow, np.full_like(se, mat))
+    q_need = q_fam if rule.kind != "min_gain" else q
+    target = np.full_like(np.asarray(se, dtype=np.float64), mat / (q_need + z_pow))
+    n_power = np.maximum(np.ceil(m.items_for_se(target) - 1e-9), m.n + 1).astype(np.int64)
     n_decide = _needed(m.n, se, q, dist)
     need = np.where(powered, n_decide, n_power)
     need = np.where(enough, need, np.maximum(need, rule.min_n))

@@ -28,7 +28,11 @@ IntArray = NDArray[np.int64]
 
 @dataclass(frozen=True, slots=True)
 class Moments:
-    """Mean difference, its standard error, the SD of the differences and the degrees of freedom."""
+    """Mean difference, its standard error, the SD of the differences and the degrees of freedom.
+
+    ``se_raw`` is the standard error before the rule-of-three floor and ``scale`` the range the floor
+    uses; together they say how the SE shrinks with more items (for ``items_needed``).
+    """
 
     delta: FloatArray
     se: FloatArray
@@ -36,6 +40,17 @@ class Moments:
     df: float
     n: int
     n_clusters: int
+    se_raw: FloatArray | None = None
+    scale: float = 1.0
+
+    def items_for_se(self, target: FloatArray) -> FloatArray:
+        """Items ``n'`` at which the (floored) SE falls to ``target``, keeping the design effect."""
+        raw = self.se if self.se_raw is None else self.se_raw
+        var_item = raw**2 * self.n  # per-item variance, cluster design effect included
+        with np.errstate(divide="ignore", invalid="ignore"):
+            by_var = var_item / target**2
+            by_floor = np.sqrt(3.0) * self.scale / target
+        return np.asarray(np.maximum(by_var, by_floor), dtype=np.float64)
 
 
 def metric_range(*arrays: FloatArray) -> float:
@@ -81,4 +96,13 @@ def mean_se(d: FloatArray, *, clusters: IntArray | None = None, scale: float = 1
         var_mean = (g / (g - 1) if g > 1 else 1.0) * (resid**2).sum(axis=-1) / n**2
     floor = scale * scale * 3.0 / n / n
     se = np.sqrt(np.maximum(var_mean, floor))
-    return Moments(delta=delta, se=se, sd=sd, df=float(max(g - 1, 1)), n=n, n_clusters=g)
+    return Moments(
+        delta=delta,
+        se=se,
+        sd=sd,
+        df=float(max(g - 1, 1)),
+        n=n,
+        n_clusters=g,
+        se_raw=np.sqrt(var_mean),
+        scale=scale,
+    )
