@@ -17,6 +17,7 @@ def test_second_run_report_has_a_trend(tmp_path: Path, tiny_model_dir: Path) -> 
         "--suite",
         str(suite),
         "-q",
+        "--allow-vacuous",  # a gate-less A/A smoke run: exit 3 without it
         "--db",
         f"sqlite:///{tmp_path}/s.db",
     ]

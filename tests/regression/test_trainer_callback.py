@@ -57,3 +57,45 @@ def test_callback_runs_on_each_save(tmp_path: Path, gate: bool) -> None:
         assert cb.results["final"] is cb.results["checkpoint-4"]
     logged = [h for h in trainer.state.log_history if "tunegate/pass_rate" in h]
     assert logged and all(h["tunegate/pass_rate"] == 0.5 for h in logged)
+
+
+def test_callback_keeps_best_checkpoint_vs_base_at_the_spent_level(tmp_path: Path) -> None:
+    """With reference= and planned_looks= the callback reports one verdict for the whole run."""
+    import torch
+    from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
+
+    from tunegate.integrations import TunegateCallback
+
+    folder = build_tiny_model(tmp_path / "m")
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    tok = build_tokenizer()
+    data = [{**(enc := tok(t)), "labels": enc["input_ids"]} for t in ["hello world", "the cat sat"]]  # type: ignore[dict-item]
+    suite = parse_regression_suite(
+        {
+            "name": "cb-looks",
+            "defaults": {"max_new_tokens": 2},
+            "cases": [{"id": "ok", "prompt": "hi", "assert": [{"type": "max-length", "value": 1000}]}],
+        }
+    )
+    cb = TunegateCallback(
+        suite,
+        store=open_store(f"sqlite:///{tmp_path / 's.db'}"),
+        gate=False,
+        reference=f"hf:{folder}",
+        planned_looks=4,
+    )
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "out"),
+        max_steps=4,
+        save_steps=2,
+        per_device_train_batch_size=1,
+        use_cpu=True,
+        report_to=[],
+        learning_rate=1e-3,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=data, processing_class=tok, callbacks=[cb])
+    trainer.train()
+    assert cb.best is not None and cb.best.planned_looks == 4 and cb.best.alpha == pytest.approx(0.0125)
+    assert cb.best.outcome == "inconclusive" and "min_n" in cb.best.reason  # one case is far below 30
+    logged = [h["tunegate/best_vs_base"] for h in trainer.state.log_history if "tunegate/best_vs_base" in h]
+    assert logged and set(logged) == {0}

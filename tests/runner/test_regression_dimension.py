@@ -48,14 +48,17 @@ def test_min_score_gate_fails_when_a_case_fails(tmp_path: Path, tiny_model_dir: 
     assert result.verdict == "FAIL" and result.exit_code == 1
 
 
-def test_no_drop_gate_passes_for_identical_models(tmp_path: Path, tiny_model_dir: Path) -> None:
+def test_no_drop_gate_on_two_cases_of_one_model_is_inconclusive(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """Two cases are below min_n, and the same model twice is a vacuous run: never a silent PASS."""
     spec = f"hf:{tiny_model_dir}"
     suite = load_suite(_suite(tmp_path, "{metric: pass, max_drop: 0.0}"))
     result = compare_models(
         CompareConfig(suite=suite, base=spec, tuned=spec), open_store(f"sqlite:///{tmp_path}/s.db")
     )
-    assert result.verdict == "PASS"
+    assert result.verdict == "INCONCLUSIVE" and result.exit_code == 3
     assert result.tasks[0].metric("pass").delta == 0.0
+    assert result.tasks[0].metric("pass").n_clusters == 2  # each case is its own cluster
+    assert "min_n" in result.gates[0].reason and any("same model" in v for v in result.vacuous)
 
 
 def test_result_records_whether_a_chat_template_was_applied(tmp_path: Path, tiny_model_dir: Path) -> None:

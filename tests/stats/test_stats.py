@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
+from scipy.special import ndtri, stdtr, stdtrit
 
 from tunegate.stats import (
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    GateRule,
+    Moments,
     PairedEstimate,
     _bootstrap,
     binary_sd,
+    decide,
     detection_power,
+    estimate,
+    estimator_names,
+    fail_p_values,
     gate_decision,
     holm,
+    holm_adjust,
     items_needed,
     mcnemar_exact,
+    mean_se,
     minimum_detectable_effect,
     paired_bootstrap,
     paired_p_value,
+    register_estimator,
+    score_interval,
     sign_flip_p_value,
+    wilson_interval,
 )
 
 # z_{0.95} + z_{0.80}, z_{0.975} + z_{0.80}
@@ -225,73 +241,125 @@ def test_items_needed_and_power_round_trip() -> None:
         items_needed(0.0, 1.0)
 
 
-# --- gate --------------------------------------------------------------------------------------------------
+# --- moments, estimators, gate --------------------------------------------------------------------------
 
 
-def _est(
-    delta: float, low: float, high: float, *, n: int = 400, sd: float | None = 0.1, p: float | None = 0.5
-) -> PairedEstimate:
-    return PairedEstimate(0.7, 0.7 + delta, delta, low, high, n, "test", p, 0.05, sd)
+def test_mean_se_exact_clustered_and_floored() -> None:
+    d = np.array([1.0, -1.0, 0.0, 0.0, 1.0, 1.0])
+    m = mean_se(d)
+    assert float(m.delta) == pytest.approx(1 / 3) and m.df == 5 and m.n_clusters == 6
+    assert float(m.sd) == pytest.approx(np.std(d, ddof=1))
+    assert float(m.se) == pytest.approx(max(np.std(d, ddof=1) / math.sqrt(6), math.sqrt(3) / 6))
+    # CR1 by hand: clusters {0,1,2} and {3,4,5}: sums 0 and 2, sizes 3 and 3, mean 1/3
+    cl = mean_se(d, clusters=np.array([0, 0, 0, 1, 1, 1]))
+    resid = np.array([0 - 3 / 3, 2 - 3 / 3])
+    assert float(cl.se) ** 2 == pytest.approx(max(2 / 1 * float(np.sum(resid**2)) / 36, 3 / 36))
+    assert cl.df == 1 and cl.n_clusters == 2
+    # identical outputs: the rule-of-three floor, never 0
+    assert float(mean_se(np.zeros(30)).se) == pytest.approx(math.sqrt(3) / 30)
+    # vectorised over replays: each row is its own replay
+    rows = mean_se(np.stack([d, -d]))
+    assert rows.delta.tolist() == pytest.approx([1 / 3, -1 / 3])
 
 
-def test_gate_max_drop_fail_and_pass() -> None:
-    fail = gate_decision(_est(-0.04, -0.05, -0.02, p=0.001), max_drop=0.01)
-    assert fail.outcome == "fail" and not fail.passed and fail.bound == -0.01 and "worse than" in fail.reason
-    ok = gate_decision(_est(0.0, -0.005, 0.01), max_drop=0.01)
-    assert ok.outcome == "pass" and ok.passed and "within" in ok.reason
+def test_estimate_registry_and_unknown_name() -> None:
+    assert "paired_mean" in estimator_names()
+    with pytest.raises(ValueError, match="unknown estimator"):
+        estimate([1.0, 0.0], [1.0, 1.0], estimator="paired_maen")
+
+    @register_estimator("test_half_delta")
+    def half(base, tuned, clusters, *, alpha, n_boot, seed, binary):  # type: ignore[no-untyped-def]
+        e = paired_bootstrap(base, tuned, n_boot=n_boot, alpha=alpha, seed=seed, binary=binary)
+        return dataclasses.replace(e, delta=e.delta / 2)
+
+    assert estimate([0.0, 0.0], [1.0, 1.0], estimator="test_half_delta").delta == 0.5
+    with pytest.raises(ValueError, match="already registered"):
+        register_estimator("test_half_delta")(half)
 
 
-def test_gate_straddle_depends_on_power() -> None:
-    # n=400, sd=0.1: detectable excess = Z2 * 0.1 / 20 = 0.014 > 0.01 -> inconclusive
-    d = gate_decision(_est(-0.008, -0.018, 0.002), max_drop=0.01)
-    assert d.outcome == "inconclusive"
-    assert d.detectable == pytest.approx(Z2 * 0.1 / 20)
-    assert d.items_needed == math.ceil((Z2 * 0.1 / 0.01) ** 2) == 785
-    assert "785" in d.reason
-    # n=1000: detectable 0.0089 <= 0.01 -> pass (a drop of 0.02 would fail with 80% power)
-    assert gate_decision(_est(-0.008, -0.014, -0.002, n=1000), max_drop=0.01).outcome == "pass"
-    # "significant" never asks for more items; max_drop=0 sets no power requirement
-    assert gate_decision(_est(-0.008, -0.018, 0.002), max_drop=0.01, rule="significant").outcome == "pass"
-    assert gate_decision(_est(-0.008, -0.018, 0.002), max_drop=0.0).outcome == "pass"
-    # an explicit material effect overrides the default
-    tight = gate_decision(_est(-0.008, -0.018, 0.002, n=1000), max_drop=0.01, material_effect=0.005)
-    assert tight.outcome == "inconclusive" and tight.items_needed == math.ceil((Z2 * 0.1 / 0.005) ** 2)
+def test_wilson_interval_hand_checked() -> None:
+    # 68/100 at 95%: statsmodels proportion_confint(68, 100, method="wilson") = (0.58337, 0.76331)
+    assert wilson_interval(68, 100) == pytest.approx((0.583374, 0.763309), abs=1e-5)
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    mean, lo, hi = score_interval([1.0] * 68 + [0.0] * 32)
+    assert (mean, lo, hi) == pytest.approx((0.68, 0.583374, 0.763309), abs=1e-5)
 
 
-def test_gate_sd_recovered_from_ci_width_when_missing() -> None:
-    half = 1.959963984540054 * 0.1 / 20
-    d = gate_decision(_est(-0.008, -0.008 - half, -0.008 + half, sd=None), max_drop=0.01)
-    assert d.items_needed == 785
+def _rule(kind: str = "max_drop", t: float = 0.02, **kw: object) -> GateRule:
+    return GateRule(kind, t, **kw)  # type: ignore[arg-type]
 
 
-def test_gate_exact_test_guards_tiny_samples() -> None:
-    e = paired_bootstrap([1, 1, 1], [0, 0, 0])  # bootstrap CI [-1, -1] but McNemar p = 0.25
-    d = gate_decision(e, max_drop=0.0)
-    assert d.outcome == "inconclusive" and d.items_needed == 6  # 2 * 0.5**6 < 0.05 <= 2 * 0.5**5
-    one = gate_decision(paired_bootstrap([1], [0]), max_drop=0.0)
-    assert one.outcome == "inconclusive" and one.items_needed == 6
+def _mom(delta: float, se: float, n: int = 400) -> Moments:
+    return Moments(np.asarray(delta), np.asarray(se), np.asarray(se * math.sqrt(n)), float(n - 1), n, n)
 
 
-def test_gate_identical_models_pass() -> None:
-    e = paired_bootstrap([1, 0, 1, 1], [1, 0, 1, 1])
-    assert gate_decision(e, max_drop=0.0).outcome == "pass"
-    assert gate_decision(e, max_drop=0.01).outcome == "pass"
+def test_gate_fail_test_is_the_shifted_one_sided_t_test() -> None:
+    r = _rule(t=0.02)
+    m = _mom(-0.07, 0.02)
+    assert float(fail_p_values(r, m)) == pytest.approx(float(stdtr(399, (-0.07 + 0.02) / 0.02)))
+    a = decide(r, m)
+    assert int(a.outcome) == FAIL  # p = 0.0064 < alpha/2
+    assert int(decide(r, _mom(-0.055, 0.02)).outcome) != FAIL  # p = 0.04 > alpha/2
 
 
-def test_gate_min_gain() -> None:
-    assert gate_decision(_est(0.05, 0.03, 0.07, p=0.001), min_gain=0.02).outcome == "pass"
-    assert gate_decision(_est(0.05, 0.03, 0.07, p=0.2), min_gain=0.0).outcome == "inconclusive"
-    assert gate_decision(_est(0.0, -0.02, 0.01), min_gain=0.02).outcome == "fail"
-    assert gate_decision(_est(0.01, -0.01, 0.03), min_gain=0.0).outcome == "fail"
-    d = gate_decision(_est(0.02, 0.005, 0.035), min_gain=0.01)
-    assert d.outcome == "inconclusive" and d.items_needed == 785
-    assert gate_decision(_est(0.02, 0.005, 0.035), min_gain=0.01, rule="significant").outcome == "fail"
+def test_gate_pass_needs_power_and_the_non_inferiority_test() -> None:
+    r = _rule(t=0.02)  # material 0.02: must catch a drop of 0.04
+    q = float(stdtrit(399, 0.975)) + float(ndtri(0.8))
+    powered_se = 0.02 / q - 1e-6
+    a = decide(r, _mom(0.0, powered_se))
+    assert bool(a.powered) and int(a.outcome) == PASS
+    b = decide(r, _mom(0.0, 0.02 / q + 1e-4))  # just under-powered
+    assert not bool(b.powered) and int(b.outcome) == INCONCLUSIVE and int(b.items_needed) > 400
+    c = decide(r, _mom(-0.028, powered_se))  # powered, not FAIL, but a drop of 0.04 is not ruled out
+    assert int(c.outcome) == INCONCLUSIVE
+
+
+def test_gate_min_n_and_family_power() -> None:
+    r = _rule(t=0.05)
+    few = decide(r, _mom(0.0, 0.001, n=29))
+    assert int(few.outcome) == INCONCLUSIVE and int(few.items_needed) == 30
+    alone = decide(r, _mom(0.0, 0.0175))
+    in_57 = decide(r, _mom(0.0, 0.0175), n_gates=57)
+    assert int(alone.outcome) == PASS and int(in_57.outcome) == INCONCLUSIVE  # power at alpha/57
+    assert float(in_57.detectable) > float(alone.detectable)
+
+
+def test_holm_adjust_matches_holm() -> None:
+    p = [0.04, 0.001, 0.02, 0.3, 0.011]
+    assert holm_adjust(np.asarray([p, p])).tolist() == [pytest.approx(holm(p))] * 2
+
+
+def test_min_gain_mirrors_max_drop_on_swapped_models() -> None:
+    """min_gain g PASSes exactly when max_drop g (unadjusted) FAILs with the models swapped."""
+    for delta in (-0.05, 0.0, 0.03, 0.06, 0.1):
+        gain = decide(_rule("min_gain", 0.02), _mom(delta, 0.015))
+        drop = decide(_rule("max_drop", 0.02), _mom(-delta, 0.015))
+        assert (int(gain.outcome) == PASS) == (int(drop.outcome) == FAIL)
+
+
+def test_gate_decision_record_and_direction() -> None:
+    e = estimate(*_pairs(300, 100, same=3600))  # delta -0.05 on 4000 items
+    d = gate_decision(_rule(t=0.02), e)
+    assert d.outcome == "fail" and not d.passed and d.alpha == 0.05 and d.n_gates == 1
+    assert "drop beyond the allowed 2.0 pts" in d.reason
+    better = gate_decision(_rule(t=0.02, higher_is_better=False), e)  # -5 points of a lower-is-better metric
+    assert better.outcome == "pass" and better.passed
+    assert gate_decision(_rule("max_rise", 0.02), e).outcome == "pass"
+    with pytest.raises(ValueError, match="no exact standard error"):
+        gate_decision(_rule(), PairedEstimate(0.5, 0.5, 0.0, -0.1, 0.1, 100, "hand-made", None))
 
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"max_drop": 0.01, "min_gain": 0.0}, {"max_drop": -0.01}, {"max_drop": 0.01, "rule": "x"}],
+    [
+        {"kind": "max_drop", "threshold": -0.01},
+        {"kind": "max_drop", "threshold": 0.01, "alpha": 1.0},
+        {"kind": "max_drop", "threshold": 0.01, "power": 0.0},
+        {"kind": "max_drop", "threshold": 0.01, "min_n": 1},
+        {"kind": "min_gain", "threshold": float("inf")},
+        {"kind": "max_drop", "threshold": 0.01, "min_detectable": 0.0},
+    ],
 )
-def test_gate_rejects_bad_arguments(kwargs: dict[str, object]) -> None:
+def test_gate_rule_rejects_bad_arguments(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
-        gate_decision(_est(0.0, -0.01, 0.01), **kwargs)  # type: ignore[arg-type]
+        GateRule(**kwargs)  # type: ignore[arg-type]

@@ -30,15 +30,46 @@ def compare(
     junit: Annotated[Path | None, typer.Option(help="write JUnit XML (one test case per gate) here")] = None,
     batch_size: Annotated[int | None, typer.Option(help="requests per backend call", min=1)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    alpha: Annotated[
+        float | None,
+        typer.Option(
+            help="level of every gate that sets none (default: the suite's alpha, 0.05)", min=1e-6, max=0.5
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of the bootstrap cross-check")] = 0,
+    n_boot: Annotated[
+        int, typer.Option(help="bootstrap resamples of the cross-check interval", min=100)
+    ] = 2000,
+    allow_vacuous: Annotated[
+        bool,
+        typer.Option(
+            help="let a vacuous run (--limit, no gates, the same model twice: an A/A smoke test) exit 0 when "
+            "its gates pass; without it such a run is INCONCLUSIVE, exit 3"
+        ),
+    ] = False,
 ) -> None:
-    """Compare a fine-tuned model with its base, item by item, and gate on the result."""
+    """Compare a fine-tuned model with its base, item by item, and gate on the result.
+
+    Exit codes: 0 every gate passed, 1 a gate failed, 2 usage/config error, 3 inconclusive (too few
+    items for the power the gates demand, or a vacuous run without --allow-vacuous), 130 interrupted.
+    """
     from tunegate.report import print_comparison, render_markdown, write_html, write_json, write_junit
     from tunegate.runner import CompareConfig, compare_models
     from tunegate.store import open_store
     from tunegate.suite import load_suite
 
     spec = load_suite(suite)
-    config = CompareConfig(suite=spec, base=base, tuned=tuned, limit=limit, batch_size=batch_size)
+    config = CompareConfig(
+        suite=spec,
+        base=base,
+        tuned=tuned,
+        limit=limit,
+        batch_size=batch_size,
+        n_boot=n_boot,
+        seed=seed,
+        alpha=alpha,
+        allow_vacuous=allow_vacuous,
+    )
     store = open_store(db)
     if limit is not None:
         err_console.print(

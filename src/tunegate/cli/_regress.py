@@ -87,8 +87,20 @@ def watch(
     interval: Annotated[float, typer.Option(help="seconds between scans", min=0.1)] = 30.0,
     once: Annotated[bool, typer.Option(help="evaluate what is there now, then exit")] = False,
     db: Annotated[str | None, typer.Option(help="store URL")] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="base model spec: also report the best checkpoint so far vs this base")
+    ] = None,
+    looks: Annotated[
+        int | None,
+        typer.Option(help="planned number of checkpoints: best-vs-base is tested at alpha / looks", min=1),
+    ] = None,
 ) -> None:
-    """Evaluate each new checkpoint under DIRECTORY once with a regression suite (Ctrl-C stops)."""
+    """Evaluate each new checkpoint under DIRECTORY once with a regression suite (Ctrl-C stops).
+
+    Each line is a verdict on that checkpoint alone. With --reference, a second line compares the best
+    checkpoint so far with the base at alpha / --looks (alpha spending), so many looks do not give many
+    chances to pass.
+    """
     from tunegate.errors import ConfigError
     from tunegate.regression import RegressionResult, load_regression_suite
     from tunegate.regression import watch as watch_checkpoints
@@ -98,6 +110,8 @@ def watch(
         raise ConfigError(f"not a folder: {directory}")
     spec = load_regression_suite(suite)
 
+    seen: list[tuple[Path, RegressionResult]] = []
+
     def show(folder: Path, r: RegressionResult) -> None:
         style = "red" if r.count("failed") else "green"
         console.print(
@@ -105,11 +119,26 @@ def watch(
             f"{r.count('failed')} failed (pass rate {100 * r.pass_rate:.0f}%) run {r.run_id}",
             highlight=False,
         )
+        if reference is not None:
+            from tunegate.regression import best_vs_base
+
+            seen.append((folder, r))
+            best = best_vs_base(seen, planned_looks=looks)
+            console.print(
+                f"  best so far {best.checkpoint} vs base: {best.outcome}: {best.reason}", highlight=False
+            )
 
     if not once:
         err_console.print(f"watching {directory} every {interval:g}s; Ctrl-C stops")
     done = watch_checkpoints(
-        directory, spec, open_store(db), base=base, interval=interval, once=once, on_result=show
+        directory,
+        spec,
+        open_store(db),
+        base=base,
+        reference=reference,
+        interval=interval,
+        once=once,
+        on_result=show,
     )
     if once and not done:
         console.print("no new checkpoint")

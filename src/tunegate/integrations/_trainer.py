@@ -6,6 +6,12 @@ when it is the final step, else the model saved to ``output_dir/tunegate-final``
 appended to ``state.log_history`` as ``tunegate/pass_rate``; with ``gate=True`` a failing case sets
 ``control.should_training_stop``. Save the tokenizer with the checkpoints (``processing_class=`` on
 the Trainer) so a checkpoint folder is a loadable model.
+
+A verdict per checkpoint is about that checkpoint alone (see ``tunegate.regression._watch``). With
+``reference=`` (the base model spec) and ``planned_looks=`` (how many checkpoints you will evaluate)
+the callback also keeps :attr:`best`: the best checkpoint so far against the base, tested at
+``alpha / planned_looks``, so the checkpoint you end up choosing is not a lucky one of many looks. It
+is logged as ``tunegate/best_vs_base`` (1 pass, 0 inconclusive, -1 fail).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 
 from tunegate.regression._load import RegressionSuite, load_regression_suite
 from tunegate.regression._run import RegressionResult, run_regression
-from tunegate.regression._watch import checkpoint_spec
+from tunegate.regression._watch import BestVerdict, best_vs_base, checkpoint_spec
 from tunegate.store import Store, open_store
 
 __all__ = ["TunegateCallback"]
@@ -42,6 +48,9 @@ class TunegateCallback(TrainerCallback):
         base: str | None = None,
         strict_flaky: bool = False,
         evaluate_final: bool = True,
+        reference: str | None = None,
+        planned_looks: int | None = None,
+        alpha: float = 0.05,
     ) -> None:
         self.suite = suite if isinstance(suite, RegressionSuite) else load_regression_suite(suite)
         self._store = store
@@ -50,6 +59,11 @@ class TunegateCallback(TrainerCallback):
         self.strict_flaky = strict_flaky
         self.evaluate_final = evaluate_final
         self.results: dict[str, RegressionResult] = {}
+        self.reference = reference
+        self.planned_looks = planned_looks
+        self.alpha = alpha
+        self.best: BestVerdict | None = None
+        self._looks: list[tuple[Path, RegressionResult]] = []
 
     @property
     def store(self) -> Store:
@@ -63,15 +77,21 @@ class TunegateCallback(TrainerCallback):
             self.suite,
             spec,
             self.store,
+            reference=self.reference,
             config={"checkpoint": str(folder.resolve()), "step": state.global_step},
         )
         self.results[folder.name] = result
+        self._looks.append((folder, result))
         entry = {
             "tunegate/pass_rate": result.pass_rate,
             "tunegate/failed": result.count("failed"),
             "tunegate/flaky": result.count("flaky"),
             "step": state.global_step,
         }
+        if self.reference is not None and self.planned_looks is not None:
+            self.best = best_vs_base(self._looks, alpha=self.alpha, planned_looks=self.planned_looks)
+            entry["tunegate/best_vs_base"] = {"pass": 1, "inconclusive": 0, "fail": -1}[self.best.outcome]
+            log.warning("tunegate: best checkpoint %s vs base: %s", self.best.checkpoint, self.best.reason)
         state.log_history.append(entry)
         log.warning(
             "tunegate %s: %s step %d: pass rate %.0f%% (%d failed, %d flaky), run %s",

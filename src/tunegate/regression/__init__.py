@@ -36,7 +36,7 @@ from tunegate.regression._run import (
     find_baseline_run,
     run_regression,
 )
-from tunegate.regression._watch import checkpoint_spec, find_checkpoints, watch
+from tunegate.regression._watch import BestVerdict, best_vs_base, checkpoint_spec, find_checkpoints, watch
 
 __all__ = [
     "ASSERTIONS",
@@ -46,6 +46,7 @@ __all__ = [
     "AssertionOutcome",
     "AssertionResult",
     "AssertionType",
+    "BestVerdict",
     "Case",
     "CaseReport",
     "CaseResult",
@@ -55,6 +56,7 @@ __all__ = [
     "RegressionSuite",
     "aevaluate_cases",
     "assertion",
+    "best_vs_base",
     "case_followups",
     "check_assertion",
     "check_case",

@@ -4,6 +4,13 @@ A checkpoint folder is ready when it holds weights (``*.safetensors`` / ``*.bin`
 (``config.json``, or ``adapter_config.json`` for a PEFT adapter), and either ``trainer_state.json``
 (which the Trainer writes last) or no file changed for ``settle`` seconds. Each checkpoint is evaluated
 once: the store remembers which were done (``regress`` runs whose config names the checkpoint).
+
+What a verdict per checkpoint means: "this checkpoint met every case's threshold" — a statement about
+that checkpoint alone. Choosing afterwards whichever checkpoint passed is a selection among all the
+looks. For one verdict over the whole run, give a ``reference`` (the base) and ``planned_looks``:
+:func:`best_vs_base` then compares only the best checkpoint so far with the base, paired case by case,
+at ``alpha / planned_looks`` (Bonferroni alpha spending, ``tunegate.stats.alpha_per_look``), so twenty
+looks do not give twenty chances to pass.
 """
 
 from __future__ import annotations
@@ -11,15 +18,25 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from tunegate.errors import ModelSpecError
 from tunegate.regression._load import RegressionSuite
 from tunegate.regression._run import RegressionResult, run_regression
 from tunegate.store import Store
 
-__all__ = ["checkpoint_spec", "done_checkpoints", "find_checkpoints", "is_ready", "watch"]
+__all__ = [
+    "BestVerdict",
+    "best_vs_base",
+    "checkpoint_spec",
+    "done_checkpoints",
+    "find_checkpoints",
+    "is_ready",
+    "watch",
+]
 
 _STEP = re.compile(r"(\d+)$")
 
@@ -78,12 +95,60 @@ def done_checkpoints(store: Store, suite: str) -> set[str]:
     return done
 
 
+@dataclass(frozen=True)
+class BestVerdict:
+    """The best checkpoint so far against the base, at the level spent per look."""
+
+    checkpoint: str
+    pass_rate: float
+    looks: int
+    planned_looks: int
+    alpha: float  # the level this look was tested at: alpha / planned_looks
+    outcome: Literal["pass", "fail", "inconclusive"]
+    reason: str
+
+
+def best_vs_base(
+    done: Sequence[tuple[Path, RegressionResult]],
+    *,
+    alpha: float = 0.05,
+    planned_looks: int | None = None,
+    max_drop: float = 0.0,
+    min_n: int = 30,
+) -> BestVerdict:
+    """Compare the best checkpoint of ``done`` (highest pass rate) with the base, case by case.
+
+    Every result needs the reference (base) cases (``run_regression(reference=...)``). The paired
+    0/1 case outcomes go through the same gate as ``tunegate compare`` (``max_drop``, its power
+    requirement and ``min_n``), at ``alpha / planned_looks`` (default: the looks so far).
+    """
+    from tunegate.stats import GateRule, alpha_per_look, best_look, estimate, gate_decision
+
+    if not done:
+        raise ValueError("no checkpoint evaluated yet")
+    looks = len(done)
+    planned = max(planned_looks or looks, looks)
+    i = best_look([r.pass_rate for _, r in done])
+    folder, result = done[i]
+    if result.reference_cases is None:
+        raise ValueError("best_vs_base needs each checkpoint run with the reference (base) model")
+    ids = [c.id for c in result.cases if c.id in result.reference_cases]
+    base = [float(result.reference_cases[k].ok) for k in ids]
+    tuned = [float(c.ok) for c in result.cases if c.id in result.reference_cases]
+    level = alpha_per_look(alpha, planned)
+    rule = GateRule("max_drop", max_drop, alpha=level, min_n=min_n)
+    d = gate_decision(rule, estimate(base, tuned, alpha=level, binary=True))
+    why = f"best of {looks} look(s) ({planned} planned), tested at alpha {level:.3g}: {d.reason}"
+    return BestVerdict(folder.name, result.pass_rate, looks, planned, level, d.outcome, why)
+
+
 def watch(
     root: Path,
     suite: RegressionSuite,
     store: Store,
     *,
     base: str | None = None,
+    reference: str | None = None,
     interval: float = 30.0,
     once: bool = False,
     settle: float = 10.0,
@@ -92,7 +157,8 @@ def watch(
     """Evaluate each new checkpoint under ``root`` once; loop every ``interval`` s unless ``once``.
 
     Runs until interrupted (KeyboardInterrupt propagates) unless ``once``, which processes what is
-    there now — ready or not-yet-settled alike — and returns.
+    there now — ready or not-yet-settled alike — and returns. ``reference``: also run the base model
+    on every look (cached after the first), for :func:`best_vs_base`.
     """
     done_all: list[tuple[Path, RegressionResult]] = []
     while True:
@@ -102,7 +168,11 @@ def watch(
             if key in done or not is_ready(folder, 0 if once else settle):
                 continue
             result = run_regression(
-                suite, checkpoint_spec(folder, base), store, config={"checkpoint": key, "watch": True}
+                suite,
+                checkpoint_spec(folder, base),
+                store,
+                reference=reference,
+                config={"checkpoint": key, "watch": True},
             )
             done_all.append((folder, result))
             if on_result:

@@ -1,6 +1,6 @@
 """Controllers: run a suite on one model, or compare a tuned model with its base."""
 
-from tunegate.runner._compare import CompareConfig, compare_models
+from tunegate.runner._compare import CompareConfig, ScoredTask, compare_models, compare_scores
 from tunegate.runner._evaluate import TaskScores, evaluate_task
 from tunegate.runner._result import (
     EXIT_CODES,
@@ -12,6 +12,7 @@ from tunegate.runner._result import (
     MetricComparison,
     MetricScore,
     RunResult,
+    ScorecardRow,
     TaskComparison,
 )
 from tunegate.runner._run import run_model
@@ -27,9 +28,12 @@ __all__ = [
     "MetricComparison",
     "MetricScore",
     "RunResult",
+    "ScorecardRow",
+    "ScoredTask",
     "TaskComparison",
     "TaskScores",
     "compare_models",
+    "compare_scores",
     "evaluate_task",
     "run_model",
 ]

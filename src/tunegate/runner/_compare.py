@@ -1,14 +1,18 @@
 """Compare a tuned model with its base on a suite: evaluate both, pair items, judge the gates.
 
 suite -> tasks -> (base, tuned) engines -> per-item scores -> paired estimates -> gates -> verdict
+
+Everything after the models ran is :func:`compare_scores` (recorded scores in, result out), so tests
+and replays go through the same code. Statistics live in ``tunegate.stats``; this module only pairs
+items by id and maps suite settings onto ``stats.GateRule``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from tunegate.engine import Engine, NullProgress, Progress, Roles
 from tunegate.engine._loop import run_sync
@@ -23,18 +27,31 @@ from tunegate.runner._result import (
     Verdict,
 )
 from tunegate.runner._rows import item_rows
-from tunegate.stats import PairedEstimate, gate_decision, holm, mcnemar_exact, paired_bootstrap
+from tunegate.runner._scorecard import build_scorecard
+from tunegate.stats import GateKind, GateRule, PairedEstimate, decide_gates, estimate, mcnemar_exact
 from tunegate.store import ItemRow, Store
 from tunegate.suite import GateSpec, SuiteSpec, build_task, suite_hash
+from tunegate.tasks import MetricInfo
 
-__all__ = ["CompareConfig", "compare_models", "decide_gate"]
+__all__ = [
+    "CompareConfig",
+    "ScoredTask",
+    "compare_models",
+    "compare_scores",
+    "decide_suite_gates",
+    "vacuous_reasons",
+]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """One validated configuration object, built from CLI flags, a file or Python."""
+    """One validated configuration object, built from CLI flags, a file or Python.
+
+    ``alpha`` overrides the suite's ``alpha`` (gates that set their own keep it); ``allow_vacuous``
+    lets a vacuous run (``--limit``, no gates, the same model twice) exit 0 when its gates pass.
+    """
 
     suite: SuiteSpec
     base: str
@@ -43,22 +60,51 @@ class CompareConfig:
     batch_size: int | None = None
     n_boot: int = 2000
     seed: int = 0
+    alpha: float | None = None
+    allow_vacuous: bool = False
+
+
+@dataclass(frozen=True)
+class ScoredTask:
+    """One task's per-item scores under both models: what the statistics need, nothing model-bound.
+
+    Built by the runner from a live run, or by hand from recorded scores (``compare_scores``).
+    """
+
+    label: str
+    metrics: tuple[MetricInfo, ...]
+    primary: str
+    base: TaskScores
+    tuned: TaskScores
+    dimension: str = "retention"
+    config: dict[str, Any] = field(default_factory=dict)
+    n: int | None = None
 
 
 def _pair(
-    task: str, metric: str, binary: bool, base: TaskScores, tuned: TaskScores, n_boot: int, seed: int
+    metric: MetricInfo, base: TaskScores, tuned: TaskScores, *, alpha: float, n_boot: int, seed: int
 ) -> MetricComparison:
     ids = [i for i in base.items if i in tuned.items]
-    b = [base.items[i].values[metric] for i in ids]
-    t = [tuned.items[i].values[metric] for i in ids]
-    est = paired_bootstrap(b, t, n_boot=n_boot, seed=seed, binary=binary)
+    b = [base.items[i].values[metric.name] for i in ids]
+    t = [tuned.items[i].values[metric.name] for i in ids]
+    clusters = [base.items[i].cluster or tuned.items[i].cluster for i in ids]
+    est = estimate(
+        b,
+        t,
+        clusters=clusters if any(c is not None for c in clusters) else None,
+        estimator=metric.estimator,
+        alpha=alpha,
+        n_boot=n_boot,
+        seed=seed,
+        binary=metric.binary,
+    )
     discordant = None
-    if binary:
+    if metric.binary:
         mc = mcnemar_exact(b, t)
         discordant = (mc.b, mc.c)
     return MetricComparison(
-        metric=metric,
-        binary=binary,
+        metric=metric.name,
+        binary=metric.binary,
         base=est.base,
         tuned=est.tuned,
         delta=est.delta,
@@ -68,6 +114,21 @@ def _pair(
         n=est.n,
         method=est.method,
         discordant=discordant,
+        higher_is_better=metric.higher_is_better,
+        estimator=metric.estimator,
+        alpha=alpha,
+        se=est.se,
+        sd=est.sd_delta,
+        df=est.df,
+        n_clusters=est.n_clusters,
+        se_raw=est.se_raw,
+        scale=est.scale,
+        boot_ci_low=est.boot_ci[0] if est.boot_ci else None,
+        boot_ci_high=est.boot_ci[1] if est.boot_ci else None,
+        base_ci_low=est.base_ci[0] if est.base_ci else None,
+        base_ci_high=est.base_ci[1] if est.base_ci else None,
+        tuned_ci_low=est.tuned_ci[0] if est.tuned_ci else None,
+        tuned_ci_high=est.tuned_ci[1] if est.tuned_ci else None,
     )
 
 
@@ -107,22 +168,27 @@ def compare_models(
             sum(e.stats.cached for e in roles.engines.values()),
         )
         with progress:
-            task_results, all_gates, score_rows = _run_tasks(config, engines, run.id, roles)
-        result = _verdict(config, run.id, base_model, tuned_model, task_results, all_gates, engines)
+            scored, score_rows = _run_tasks(config, engines, roles)
+        result = compare_scores(
+            config,
+            scored,
+            run_id=run.id,
+            models={"base": _describe(base_model), "tuned": _describe(tuned_model)},
+            engine={role: asdict(e.stats) for role, e in engines.items()},
+        )
         run.put_items(score_rows)
         run.finish(result.to_json())
     return result
 
 
+def _describe(model: Model) -> dict[str, Any]:
+    return {"spec": str(model.spec), "fingerprint": model.fingerprint, "loaded": model.loaded}
+
+
 def _run_tasks(
-    config: CompareConfig, engines: dict[str, Engine], run_id: str, roles: Roles
-) -> tuple[
-    list[TaskComparison],
-    list[tuple[str, str, Any, MetricComparison]],
-    list[ItemRow],
-]:
-    task_results: list[TaskComparison] = []
-    gates: list[tuple[str, str, Any, MetricComparison]] = []
+    config: CompareConfig, engines: dict[str, Engine], roles: Roles
+) -> tuple[list[ScoredTask], list[ItemRow]]:
+    scored: list[ScoredTask] = []
     rows: list[ItemRow] = []
     for entry in config.suite.tasks:
         if config.limit is not None:
@@ -132,27 +198,19 @@ def _run_tasks(
         scores = run_sync(_evaluate_roles(engines, entry.label, task, docs, roles))
         for role, ts in scores.items():
             rows += item_rows(role, entry.label, task, docs, ts.items, engines[role].model.fingerprint)
-        metrics = tuple(
-            _pair(entry.label, m.name, m.binary, scores["base"], scores["tuned"], config.n_boot, config.seed)
-            for m in task.metrics
-        )
-        primary = next(m for m in task.metrics if m.name == task.primary)
-        flipped = _flipped(primary.name, scores["base"], scores["tuned"]) if primary.binary else ()
-        tc = TaskComparison(
-            task=entry.label,
-            dimension=task.dimension,
-            n=len(docs),
-            primary=task.primary,
-            config={**task.describe(), "chat_template": {r: s.chat_template for r, s in scores.items()}},
-            metrics=metrics,
-            flipped=flipped,
-        )
-        task_results.append(tc)
-        for gate in entry.gates:
-            gates.append(
-                (entry.label, gate.metric or task.primary, gate, tc.metric(gate.metric or task.primary))
+        scored.append(
+            ScoredTask(
+                label=entry.label,
+                metrics=task.metrics,
+                primary=task.primary,
+                base=scores["base"],
+                tuned=scores["tuned"],
+                dimension=task.dimension,
+                config={**task.describe(), "chat_template": {r: s.chat_template for r, s in scores.items()}},
+                n=len(docs),
             )
-    return task_results, gates, rows
+        )
+    return scored, rows
 
 
 async def _evaluate_roles(
@@ -166,45 +224,134 @@ async def _evaluate_roles(
     return dict(zip(engines, got, strict=True))
 
 
-def decide_gate(
-    task: str, metric: str, gate: GateSpec, mc: MetricComparison, p_value: float | None
-) -> GateResult:
-    """One gate's decision from the paired comparison of its metric (``p_value`` possibly Holm-adjusted)."""
-    if gate.min_score is not None:
-        return _score_gate(task, metric, gate.min_score, mc)
-    # A max_rise gate (lower is better: attack success, over-refusal) is a max_drop gate on the
-    # negated metric, so both share one decision rule.
-    sign = -1.0 if gate.max_rise is not None else 1.0
-    est = PairedEstimate(
-        base=sign * mc.base,
-        tuned=sign * mc.tuned,
-        delta=sign * mc.delta,
-        ci_low=mc.ci_low if sign > 0 else -mc.ci_high,
-        ci_high=mc.ci_high if sign > 0 else -mc.ci_low,
-        n=mc.n,
-        method=mc.method,
-        p_value=p_value,
-        alpha=gate.alpha,
-    )
-    drop = gate.max_drop if gate.max_rise is None else gate.max_rise
-    d = gate_decision(est, max_drop=drop, min_gain=gate.min_gain, rule=gate.rule)
-    kind: Literal["max_drop", "min_gain", "max_rise"] = (
+def compare_scores(
+    config: CompareConfig,
+    scored: list[ScoredTask],
+    *,
+    run_id: str = "replay",
+    models: dict[str, dict[str, Any]] | None = None,
+    engine: dict[str, Any] | None = None,
+) -> ComparisonResult:
+    """Pair, estimate, gate and judge recorded per-item scores: everything after the models ran.
+
+    ``scored`` follows ``config.suite.tasks`` by label. ``models`` describes base and tuned
+    (``{"spec", "fingerprint", "loaded"}``; default: the config's specs with unknown fingerprints).
+    """
+    suite = config.suite
+    alpha = config.alpha if config.alpha is not None else suite.alpha
+    by_label = {st.label: st for st in scored}
+    tasks: list[TaskComparison] = []
+    gates: list[tuple[str, str, GateSpec, MetricComparison]] = []
+    for entry in suite.tasks:
+        st = by_label.get(entry.label)
+        if st is None:
+            raise ValueError(f"no scores for task {entry.label!r}")
+        metrics = tuple(
+            _pair(m, st.base, st.tuned, alpha=alpha, n_boot=config.n_boot, seed=config.seed)
+            for m in st.metrics
+        )
+        primary = next(m for m in st.metrics if m.name == st.primary)
+        flipped = _flipped(primary.name, st.base, st.tuned) if primary.binary else ()
+        tc = TaskComparison(
+            task=st.label,
+            dimension=st.dimension,
+            n=st.n if st.n is not None else len(st.base.items),
+            primary=st.primary,
+            config=st.config,
+            metrics=metrics,
+            flipped=flipped,
+        )
+        tasks.append(tc)
+        for gate in entry.gates:
+            name = gate.metric or st.primary
+            gates.append((st.label, name, gate, tc.metric(name)))
+    models = models or {
+        "base": {"spec": config.base, "fingerprint": None, "loaded": False},
+        "tuned": {"spec": config.tuned, "fingerprint": None, "loaded": False},
+    }
+    return _verdict(config, run_id, models, tasks, gates, engine or {}, alpha)
+
+
+def _rule(suite: SuiteSpec, gate: GateSpec, mc: MetricComparison, alpha: float) -> GateRule:
+    kind: GateKind = (
         "max_rise" if gate.max_rise is not None else "max_drop" if gate.max_drop is not None else "min_gain"
     )
-    threshold = drop if drop is not None else gate.min_gain
+    threshold = (
+        gate.max_rise
+        if gate.max_rise is not None
+        else gate.max_drop
+        if gate.max_drop is not None
+        else gate.min_gain
+    )
     assert threshold is not None
-    reason = d.reason if sign > 0 else f"lower is better, so the rise is judged as a drop: {d.reason}"
-    return GateResult(
-        task=task,
-        metric=metric,
+    return GateRule(
         kind=kind,
         threshold=threshold,
-        rule=gate.rule,
-        outcome=d.outcome,
-        reason=reason,
-        detectable=d.detectable,
-        items_needed=d.items_needed,
+        higher_is_better=mc.higher_is_better,
+        alpha=gate.alpha if gate.alpha is not None else alpha,
+        power=suite.power,
+        min_detectable=gate.min_detectable if gate.min_detectable is not None else suite.min_detectable,
+        min_n=gate.min_n if gate.min_n is not None else suite.min_n,
     )
+
+
+def _estimate_of(mc: MetricComparison) -> PairedEstimate:
+    if mc.se is None or mc.df is None:
+        raise ValueError(f"metric {mc.metric!r} carries no exact standard error; it cannot be gated")
+    return PairedEstimate(
+        base=mc.base,
+        tuned=mc.tuned,
+        delta=mc.delta,
+        ci_low=mc.ci_low,
+        ci_high=mc.ci_high,
+        n=mc.n,
+        method=mc.method,
+        p_value=mc.p_value,
+        alpha=mc.alpha,
+        sd_delta=mc.sd,
+        se=mc.se,
+        df=mc.df,
+        n_clusters=mc.n_clusters,
+        se_raw=mc.se_raw,
+        scale=mc.scale,
+    )
+
+
+def decide_suite_gates(
+    suite: SuiteSpec, gates: list[tuple[str, str, GateSpec, MetricComparison]], *, alpha: float | None = None
+) -> list[GateResult]:
+    """Decide a suite's gates: the statistical ones as one Holm family, ``min_score`` ones absolutely."""
+    level = alpha if alpha is not None else suite.alpha
+    stat = [i for i, (_, _, g, _) in enumerate(gates) if g.min_score is None]
+    rules = [_rule(suite, gates[i][2], gates[i][3], level) for i in stat]
+    decisions = dict(zip(stat, decide_gates(rules, [_estimate_of(gates[i][3]) for i in stat]), strict=True))
+    out = []
+    for i, (task, metric, gate, mc) in enumerate(gates):
+        if gate.min_score is not None:
+            out.append(_score_gate(task, metric, gate.min_score, mc))
+            continue
+        rule, d = rules[stat.index(i)], decisions[i]
+        out.append(
+            GateResult(
+                task=task,
+                metric=metric,
+                kind=rule.kind,
+                threshold=rule.threshold,
+                rule=gate.rule,
+                outcome=d.outcome,
+                reason=d.reason,
+                detectable=d.detectable,
+                items_needed=d.items_needed,
+                alpha=d.alpha,
+                power=d.power,
+                material=d.material,
+                p_value=d.p_value,
+                n_gates=d.n_gates,
+                ci_low=d.ci_low,
+                ci_high=d.ci_high,
+            )
+        )
+    return out
 
 
 def _score_gate(task: str, metric: str, min_score: float, mc: MetricComparison) -> GateResult:
@@ -222,41 +369,66 @@ def _score_gate(task: str, metric: str, min_score: float, mc: MetricComparison) 
     )
 
 
+def vacuous_reasons(config: CompareConfig, models: dict[str, dict[str, Any]], n_gates: int) -> list[str]:
+    """Why a run proves nothing about a fine-tune, however its gates came out (empty: it does)."""
+    out = []
+    if config.limit is not None:
+        out.append(
+            f"--limit {config.limit}: only the first {config.limit} items of each task were evaluated; these "
+            "numbers are not comparable with full runs"
+        )
+    if n_gates == 0:
+        out.append("the suite has no gates: nothing was tested")
+    fb, ft = models["base"].get("fingerprint"), models["tuned"].get("fingerprint")
+    if fb is not None and fb == ft:
+        out.append(
+            f"base and tuned are the same model (fingerprint {str(fb)[:12]}): an A/A run tests the harness"
+        )
+    return out
+
+
 def _verdict(
     config: CompareConfig,
     run_id: str,
-    base: Model,
-    tuned: Model,
+    models: dict[str, dict[str, Any]],
     tasks: list[TaskComparison],
-    gates: list[tuple[str, str, Any, MetricComparison]],
-    engines: dict[str, Engine],
+    gates: list[tuple[str, str, GateSpec, MetricComparison]],
+    engine: dict[str, Any],
+    alpha: float,
 ) -> ComparisonResult:
-    # Holm correction across the suite's significance-rule gates.
-    sig = [i for i, (_, _, g, m) in enumerate(gates) if g.rule == "significant" and m.p_value is not None]
-    p_values = [p for i in sig if (p := gates[i][3].p_value) is not None]
-    adjusted = dict(zip(sig, holm(p_values), strict=True)) if sig else {}
-    decisions = []
-    for i, (task, metric, gate, mc) in enumerate(gates):
-        decisions.append(decide_gate(task, metric, gate, mc, adjusted.get(i, mc.p_value)))
+    decisions = decide_suite_gates(config.suite, gates, alpha=alpha)
     outcomes = {d.outcome for d in decisions}
     verdict: Verdict = (
         "FAIL" if "fail" in outcomes else "INCONCLUSIVE" if "inconclusive" in outcomes else "PASS"
     )
+    vacuous = vacuous_reasons(config, models, len(decisions))
     warnings = []
-    if config.limit is not None:
+    for why in vacuous:
+        if config.allow_vacuous:
+            warnings.append(f"VACUOUS RUN (allowed by --allow-vacuous): {why}")
+        else:
+            warnings.append(
+                f"VACUOUS RUN: {why}; a PASS is reported as INCONCLUSIVE (exit 3) unless --allow-vacuous"
+            )
+    if vacuous and verdict == "PASS" and not config.allow_vacuous:
+        verdict = "INCONCLUSIVE"
+    if any(g.rule == "significant" for _, _, g, _ in gates):
         warnings.append(
-            f"--limit {config.limit}: only the first {config.limit} items of each task were evaluated; these "
-            "numbers are not comparable with full runs"
+            "rule: significant is kept for old suites and decided like every gate (docs/statistics.md)"
         )
     return ComparisonResult(
         run_id=run_id,
         suite=config.suite.name,
-        base={"spec": str(base.spec), "fingerprint": base.fingerprint, "loaded": base.loaded},
-        tuned={"spec": str(tuned.spec), "fingerprint": tuned.fingerprint, "loaded": tuned.loaded},
+        base=models["base"],
+        tuned=models["tuned"],
         tasks=tuple(tasks),
         gates=tuple(decisions),
         verdict=verdict,
         limit=config.limit,
-        engine={role: asdict(e.stats) for role, e in engines.items()},
+        engine=engine,
         warnings=tuple(warnings),
+        alpha=alpha,
+        vacuous=tuple(vacuous),
+        allow_vacuous=config.allow_vacuous,
+        scorecard=build_scorecard(tasks, decisions, alpha=alpha),
     )

@@ -27,6 +27,7 @@ __all__ = [
     "MetricComparison",
     "MetricScore",
     "RunResult",
+    "ScorecardRow",
     "TaskComparison",
     "Verdict",
 ]
@@ -53,6 +54,21 @@ class MetricComparison:
     n: int
     method: str
     discordant: tuple[int, int] | None = None  # (base right & tuned wrong, base wrong & tuned right)
+    higher_is_better: bool = True
+    estimator: str = "paired_mean"
+    alpha: float = 0.05  # the level of ci_low/ci_high and of the per-model intervals
+    se: float | None = None  # exact (cluster-robust) standard error of delta
+    sd: float | None = None  # SD of the per-item differences
+    df: float | None = None
+    n_clusters: int | None = None  # independent units (== n when the task declares no clusters)
+    se_raw: float | None = None  # se before the rule-of-three floor
+    scale: float | None = None  # the range the floor uses (1 for scores in [0, 1])
+    boot_ci_low: float | None = None  # paired (cluster) percentile bootstrap, the cross-check
+    boot_ci_high: float | None = None
+    base_ci_low: float | None = None  # each model's own interval (Wilson for 0/1 scores)
+    base_ci_high: float | None = None
+    tuned_ci_low: float | None = None
+    tuned_ci_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +84,32 @@ class GateResult:
     reason: str
     detectable: float | None = None
     items_needed: int | None = None
+    alpha: float | None = None  # None for min_score gates (no statistics)
+    power: float | None = None
+    material: float | None = None  # effect beyond the threshold the gate must catch
+    p_value: float | None = None  # the FAIL test's one-sided p, Holm-adjusted over n_gates
+    n_gates: int | None = None
+    ci_low: float | None = None  # delta's 1 - alpha interval at this gate's alpha
+    ci_high: float | None = None
+
+
+@dataclass(frozen=True)
+class ScorecardRow:
+    """The headline of one dimension; numbers are None when ``status == "not run"``."""
+
+    dimension: str
+    label: str
+    status: Literal["ok", "not run"]
+    tasks: tuple[str, ...] = ()
+    metric: str | None = None  # "task/metric" for one task, "mean of k tasks" otherwise
+    base: float | None = None
+    tuned: float | None = None
+    delta: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int | None = None  # paired items, summed over the tasks
+    gate: str | None = None  # worst gate outcome of the dimension's tasks (None: no gates)
+    se: float | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +154,11 @@ class ComparisonResult:
     limit: int | None = None
     engine: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    alpha: float = 0.05
+    #: why this run proves nothing on its own (--limit, no gates, the same model twice); see verdict
+    vacuous: tuple[str, ...] = ()
+    allow_vacuous: bool = False
+    scorecard: tuple[ScorecardRow, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -140,6 +187,7 @@ class MetricScore:
     mean: float
     ci_low: float
     ci_high: float
+    alpha: float = 0.05
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,23 @@
-"""Evaluate one model alone on a suite: per-task scores with bootstrap CIs (no gates); ``tunegate.run/v1``."""
+"""Evaluate one model alone on a suite: per-task scores with their own CIs (no gates).
+
+Each score's interval is ``stats.score_interval`` at the suite's ``alpha``: Wilson for 0/1 metrics,
+a t interval on the (cluster-robust) standard error otherwise.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-
-import numpy as np
 
 from tunegate.engine import NullProgress, Progress, Roles
 from tunegate.models import Model
 from tunegate.runner._evaluate import evaluate_task
 from tunegate.runner._result import MetricScore, RunResult
 from tunegate.runner._rows import item_rows
+from tunegate.stats import score_interval
 from tunegate.store import ItemRow, Store
 from tunegate.suite import SuiteSpec, build_task, suite_hash
 
 __all__ = ["run_model"]
-
-
-def _mean_ci(values: list[float], n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    arr = np.asarray(values, dtype=float)
-    idx = np.random.default_rng(seed).integers(0, len(arr), size=(n_boot, len(arr)))
-    boots = arr[idx].mean(axis=1)
-    return float(arr.mean()), float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))
 
 
 def run_model(
@@ -61,8 +57,14 @@ def run_model(
                 rows += item_rows("model", entry.label, task, docs, scores.items, model.fingerprint)
                 for m in task.metrics:
                     vals = [sc.values[m.name] for sc in scores.items.values()]
-                    mean, lo, hi = _mean_ci(vals)
-                    summary.append(MetricScore(entry.label, m.name, len(vals), mean, lo, hi))
+                    labels = [sc.cluster for sc in scores.items.values()]
+                    mean, lo, hi = score_interval(
+                        vals,
+                        clusters=labels if any(c is not None for c in labels) else None,
+                        alpha=suite.alpha,
+                        binary=m.binary,
+                    )
+                    summary.append(MetricScore(entry.label, m.name, len(vals), mean, lo, hi, suite.alpha))
         result = RunResult(
             run_id=run.id,
             suite=suite.name,

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from tunegate.stats._arrays import FloatArray, as_pair, is_binary
+from tunegate.stats._moments import IntArray, cluster_codes, mean_se, metric_range
 from tunegate.stats._signflip import EXACT_MAX_NONZERO, paired_p_value
 
 __all__ = ["PairedEstimate", "paired_bootstrap"]
@@ -23,7 +24,11 @@ class PairedEstimate:
     """Point estimates, the delta ``tuned - base`` and its ``1 - alpha`` percentile CI.
 
     ``p_value`` is the two-sided paired test of "no difference" (None when not computed);
-    ``sd_delta`` is the SD of the per-item differences (None when ``n < 2``).
+    ``sd_delta`` is the SD of the per-item differences (None when ``n < 2``); ``se`` the exact
+    (cluster-robust, rule-of-three-floored) standard error of ``delta`` and ``df`` its degrees of
+    freedom (see ``stats._moments``); ``n_clusters`` the independent units (``n`` when unclustered).
+    ``boot_ci`` is the paired (cluster) percentile bootstrap interval when the CI is another method's;
+    ``base_ci`` / ``tuned_ci`` each model's own ``1 - alpha`` interval (Wilson for 0/1 scores).
     """
 
     base: float
@@ -36,6 +41,31 @@ class PairedEstimate:
     p_value: float | None
     alpha: float = 0.05
     sd_delta: float | None = None
+    se: float | None = None
+    df: float | None = None
+    n_clusters: int | None = None
+    se_raw: float | None = None
+    scale: float | None = None
+    boot_ci: tuple[float, float] | None = None
+    base_ci: tuple[float, float] | None = None
+    tuned_ci: tuple[float, float] | None = None
+
+
+def _cluster_boot_deltas(d: FloatArray, clusters: IntArray, n_boot: int, seed: int) -> FloatArray:
+    """Resample whole clusters with replacement: delta* = sum of drawn cluster sums / their sizes."""
+    g = int(clusters.max()) + 1
+    sums = np.bincount(clusters, weights=d, minlength=g)
+    sizes = np.bincount(clusters, minlength=g).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    rows = max(1, min(n_boot, _CHUNK_ELEMENTS // g))
+    out = np.empty(n_boot, dtype=np.float64)
+    done = 0
+    while done < n_boot:
+        m = min(rows, n_boot - done)
+        idx = rng.integers(0, g, size=(m, g))
+        out[done : done + m] = sums[idx].sum(axis=1) / sizes[idx].sum(axis=1)
+        done += m
+    return out
 
 
 def _boot_deltas(
@@ -79,6 +109,7 @@ def paired_bootstrap(
     seed: int = 0,
     statistic: Callable[..., Any] = np.mean,
     binary: bool | None = None,
+    clusters: Sequence[str | None] | None = None,
 ) -> PairedEstimate:
     """Percentile bootstrap CI of ``statistic(tuned) - statistic(base)`` resampling items in pairs.
 
@@ -87,6 +118,8 @@ def paired_bootstrap(
     for a ``seed``. With one item, or when every per-item difference is equal, the CI is exactly
     ``[delta, delta]`` (stated in ``method``). The p-value (mean statistic only) is McNemar's exact test
     when the scores are 0/1 (``binary=None`` detects it), else the sign-flip test; see ``paired_p_value``.
+    With ``clusters`` (one label per item, ``None`` = an item of its own) whole clusters are
+    resampled (mean statistic only). ``se``/``df`` are always the exact ones of ``stats._moments``.
     Raises ``ValueError`` for no items, unequal lengths, non-finite values or bad parameters.
     """
     if n_boot < 1:
@@ -96,6 +129,9 @@ def paired_bootstrap(
     b, t = as_pair(base, tuned)
     n = int(b.size)
     d = t - b
+    codes = cluster_codes(list(clusters), n) if clusters is not None else None
+    if codes is not None and statistic is not np.mean:
+        raise ValueError("a clustered bootstrap supports the mean statistic only")
     base_stat = float(statistic(b))
     tuned_stat = float(statistic(t))
     delta = tuned_stat - base_stat
@@ -107,10 +143,15 @@ def paired_bootstrap(
         low = high = delta
         method = f"paired bootstrap, {level}: all per-item differences equal, CI collapses to the point"
     else:
-        boot = _boot_deltas(b, t, n_boot, seed, statistic)
+        if codes is not None:
+            boot = _cluster_boot_deltas(d, codes, n_boot, seed)
+            kind = f"cluster percentile bootstrap ({int(codes.max()) + 1} clusters)"
+        else:
+            boot = _boot_deltas(b, t, n_boot, seed, statistic)
+            kind = "paired percentile bootstrap"
         q_low, q_high = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
         low, high = float(q_low), float(q_high)
-        method = f"paired percentile bootstrap, {n_boot} resamples, {level}"
+        method = f"{kind}, {n_boot} resamples, {level}"
     p_value: float | None = None
     if statistic is np.mean:
         is_bin = is_binary(b, t) if binary is None else binary
@@ -119,6 +160,7 @@ def paired_bootstrap(
     else:
         method += "; p: not computed (statistic is not the mean)"
     sd = float(np.std(d, ddof=1)) if n >= 2 else None
+    mo = mean_se(d, clusters=codes, scale=metric_range(b, t))
     return PairedEstimate(
         base=base_stat,
         tuned=tuned_stat,
@@ -130,4 +172,9 @@ def paired_bootstrap(
         p_value=p_value,
         alpha=alpha,
         sd_delta=sd,
+        se=float(mo.se),
+        df=mo.df,
+        n_clusters=mo.n_clusters,
+        se_raw=float(mo.se_raw) if mo.se_raw is not None else None,
+        scale=mo.scale,
     )

@@ -1,4 +1,21 @@
-"""The CI verdict for one paired comparison: pass, fail or inconclusive (rules in docs/statistics.md)."""
+"""The verdict of one gate: each outcome is a test of its own hypothesis (rules in docs/statistics.md).
+
+Everything is in *goodness* units ``g = sign * delta`` (``sign = -1`` for a lower-is-better metric or a
+``max_rise`` gate), so one rule serves every direction. With tolerance ``d``, material effect ``m``
+(the suite's ``min_detectable``, else ``d``, else :data:`DEFAULT_MATERIAL`) and ``D = d + m``:
+
+=========  ==========================================================================================
+max_drop   FAIL: reject ``g >= -d`` (Holm over the suite's FAIL tests). PASS: not FAIL, *powered*
+           (a true ``g = -D`` would FAIL with ``power``) and reject ``g <= -D``. Else INCONCLUSIVE.
+min_gain   PASS: reject ``g <= g0``. FAIL: not PASS, powered (a true ``g = g0 + m`` would PASS with
+           ``power``) and reject ``g >= g0 + m`` (Holm). Else INCONCLUSIVE.
+=========  ==========================================================================================
+
+Each test is one-sided at ``alpha / 2`` — the side of the two-sided ``1 - alpha`` interval the report
+shows — on the studentised mean difference ``(g - bound) / se`` with ``se`` from :func:`mean_se` and
+Student's t on ``df`` degrees of freedom. Below ``min_n`` paired items every gate is INCONCLUSIVE.
+All functions take arrays of replays, so ``bench/simulate_gates.py`` runs exactly this code.
+"""
 
 from __future__ import annotations
 
@@ -6,177 +23,201 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy.special import ndtri  # scipy.stats costs ~1 s to import
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import ndtri, stdtr, stdtrit  # scipy.stats costs ~1 s to import
 
-from tunegate.stats._bootstrap import PairedEstimate
-from tunegate.stats._power import items_needed, minimum_detectable_effect
+from tunegate.stats._moments import Moments
 
-__all__ = ["GateDecision", "Outcome", "Rule", "gate_decision"]
+__all__ = [
+    "DEFAULT_MATERIAL",
+    "DEFAULT_MIN_N",
+    "DEFAULT_POWER",
+    "FAIL",
+    "INCONCLUSIVE",
+    "PASS",
+    "GateArrays",
+    "GateKind",
+    "GateRule",
+    "decide",
+    "decide_family",
+    "fail_p_values",
+    "holm_adjust",
+]
 
-Outcome = Literal["pass", "fail", "inconclusive"]
-Rule = Literal["ci", "significant"]
+GateKind = Literal["max_drop", "max_rise", "min_gain"]
+FloatArray = NDArray[np.float64]
 
-_EPS = 1e-12  # comparisons with the bound tolerate float rounding (0.7 - 0.71 != -0.01)
+PASS, FAIL, INCONCLUSIVE = 0, 1, 2
+#: default paired items below which a gate is INCONCLUSIVE whatever the data say
+DEFAULT_MIN_N = 30
+#: material effect (metric units) of a gate with zero tolerance when the suite sets no ``min_detectable``
+DEFAULT_MATERIAL = 0.05
+DEFAULT_POWER = 0.8
 
 
 @dataclass(frozen=True, slots=True)
-class GateDecision:
-    """Verdict with a one-line ``reason``.
+class GateRule:
+    """One statistical gate: kind, threshold (metric units) and the levels it is decided at."""
 
-    ``bound`` is the delta the CI is compared with (``-max_drop`` or ``min_gain``). ``detectable`` is
-    the true excess beyond the bound this comparison catches with the requested power (None when
-    ``n < 2``). ``items_needed`` is set for inconclusive outcomes when it can be estimated.
-    """
+    kind: GateKind
+    threshold: float
+    higher_is_better: bool = True
+    alpha: float = 0.05
+    power: float = DEFAULT_POWER
+    min_detectable: float | None = None
+    min_n: int = DEFAULT_MIN_N
 
-    outcome: Outcome
-    reason: str
-    rule: Rule
-    bound: float
-    detectable: float | None = None
-    items_needed: int | None = None
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha < 1.0:
+            raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
+        if not 0.0 < self.power < 1.0:
+            raise ValueError(f"power must be in (0, 1), got {self.power}")
+        if not math.isfinite(self.threshold) or (self.kind != "min_gain" and self.threshold < 0.0):
+            raise ValueError(f"{self.kind} must be finite{'' if self.kind == 'min_gain' else ' and >= 0'}")
+        if self.min_detectable is not None and not self.min_detectable > 0.0:
+            raise ValueError(f"min_detectable must be > 0, got {self.min_detectable}")
+        if self.min_n < 2:
+            raise ValueError(f"min_n must be >= 2, got {self.min_n}")
 
     @property
-    def passed(self) -> bool:
-        """True for a pass."""
-        return self.outcome == "pass"
+    def sign(self) -> float:
+        """+1 when a larger metric value is better for this gate, -1 otherwise."""
+        if self.kind == "max_rise":
+            return -1.0
+        return 1.0 if self.higher_is_better else -1.0
+
+    @property
+    def material(self) -> float:
+        """The effect beyond the tolerance the gate must be able to catch (metric units)."""
+        if self.min_detectable is not None:
+            return self.min_detectable
+        if self.kind != "min_gain" and self.threshold > 0.0:
+            return self.threshold
+        if self.kind == "min_gain" and self.threshold > 0.0:
+            return self.threshold
+        return DEFAULT_MATERIAL
 
 
-def _fmt(x: float) -> str:
-    return f"{x:+.4g}"
+@dataclass(frozen=True, slots=True)
+class GateArrays:
+    """Outcomes (:data:`PASS`, :data:`FAIL`, :data:`INCONCLUSIVE`) and the numbers behind them, per replay.
 
-
-def _sd(est: PairedEstimate) -> float:
-    if est.sd_delta is not None:
-        return est.sd_delta
-    z = float(ndtri(1.0 - est.alpha / 2.0))  # invert the CI width when the SD was not recorded
-    return max(0.0, (est.ci_high - est.ci_low) / (2.0 * z)) * math.sqrt(est.n)
-
-
-def _summary(est: PairedEstimate) -> str:
-    p = "" if est.p_value is None else f", p={est.p_value:.3g}"
-    level = f"{100 * (1 - est.alpha):g}%"
-    return f"delta {_fmt(est.delta)}, {level} CI [{_fmt(est.ci_low)}, {_fmt(est.ci_high)}], n={est.n}{p}"
-
-
-def _min_items(alpha: float) -> int:
-    """Fewest items with which an exact two-sided paired test can reach p < alpha (all agree in sign)."""
-    return math.floor(math.log2(2.0 / alpha)) + 1
-
-
-def _needed(effect: float | None, sd: float, alpha: float, power: float) -> int:
-    floor = _min_items(alpha)
-    if effect is None or effect <= 0.0:
-        return floor
-    return max(floor, items_needed(effect, sd, alpha=alpha / 2.0, power=power, one_sided=True))
-
-
-def gate_decision(
-    estimate: PairedEstimate,
-    *,
-    max_drop: float | None = None,
-    min_gain: float | None = None,
-    rule: Rule = "ci",
-    material_effect: float | None = None,
-    power: float = 0.8,
-) -> GateDecision:
-    """Decide a max-drop gate (tuned may trail base by at most ``max_drop``) or a min-gain gate.
-
-    Give exactly one of ``max_drop`` (>= 0, metric units) and ``min_gain``. Max-drop: FAIL when the CI
-    lies wholly below ``-max_drop`` (and, when a p-value exists, the paired test rejects "no difference");
-    PASS when it lies wholly at or above. A CI straddling the bound is PASS under ``rule="significant"``;
-    under ``rule="ci"`` it is PASS only if the comparison would catch a drop ``material_effect`` beyond
-    the bound with ``power`` (default ``material_effect``: ``max_drop`` itself, no requirement when it is
-    0), else INCONCLUSIVE with ``items_needed``. Min-gain mirrors this with the burden of proof on the gain.
+    ``p_fail`` is the FAIL test's one-sided p-value (Holm-adjusted when decided in a family);
+    ``detectable``: the true effect beyond the bound caught with ``power``; ``items_needed``: paired
+    items a rerun needs to decide an inconclusive gate (0 where none is needed or none can be given).
     """
-    if (max_drop is None) == (min_gain is None):
-        raise ValueError("give exactly one of max_drop and min_gain")
-    if rule not in ("ci", "significant"):
-        raise ValueError(f"rule must be 'ci' or 'significant', got {rule!r}")
-    if material_effect is not None and not material_effect > 0.0:
-        raise ValueError(f"material_effect must be > 0, got {material_effect}")
-    if not 0.0 < power < 1.0:
-        raise ValueError(f"power must be in (0, 1), got {power}")
-    if max_drop is not None and not (math.isfinite(max_drop) and max_drop >= 0.0):
-        raise ValueError(f"max_drop must be finite and >= 0, got {max_drop}")
-    if min_gain is not None and not math.isfinite(min_gain):
-        raise ValueError(f"min_gain must be finite, got {min_gain}")
-    if max_drop is not None:
-        return _drop_gate(estimate, max_drop, rule, material_effect, power)
-    assert min_gain is not None
-    return _gain_gate(estimate, min_gain, rule, material_effect, power)
+
+    outcome: NDArray[np.int64]
+    p_fail: FloatArray
+    p_pass: FloatArray
+    powered: NDArray[np.bool_]
+    detectable: FloatArray
+    items_needed: NDArray[np.int64]
 
 
-def _drop_gate(
-    est: PairedEstimate, max_drop: float, rule: Rule, material: float | None, power: float
-) -> GateDecision:
-    bound = -max_drop if max_drop else 0.0
-    summary = _summary(est)
-    if est.n < 2:
-        need = _min_items(est.alpha)
-        why = f"n={est.n}: one item cannot show variability; at least {need} items are needed ({summary})"
-        return GateDecision("inconclusive", why, rule, bound, None, need)
-    sd = _sd(est)
-    alpha = est.alpha
-    detectable = minimum_detectable_effect(sd, est.n, alpha=alpha / 2.0, power=power, one_sided=True)
-    material = material if material is not None else (max_drop if max_drop > 0.0 else None)
-    allowed = f"the allowed drop of {max_drop:.4g}"
-    tested = est.p_value is None or est.p_value < alpha
-    if est.ci_high < bound - _EPS:
-        if tested:
-            return GateDecision("fail", f"worse than {allowed}: {summary}", rule, bound, detectable)
-        effect = material if material is not None else bound - est.delta
-        why = (
-            f"the CI lies below {bound:+.4g} but the exact paired test does not reject (p >= {alpha:g}):"
-            f" too few items to trust the bootstrap ({summary})"
-        )
-        return GateDecision("inconclusive", why, rule, bound, detectable, _needed(effect, sd, alpha, power))
-    if est.ci_low >= bound - _EPS:
-        return GateDecision("pass", f"within {allowed}: {summary}", rule, bound, detectable)
-    catches = f"a drop of {max_drop + detectable:.4g} or more fails with {power:.0%} power at this n"
-    if rule == "significant" or material is None or detectable <= material:
-        why = f"no significant drop beyond {allowed} ({summary}); {catches}"
-        return GateDecision("pass", why, rule, bound, detectable)
-    need = _needed(material, sd, alpha, power)
-    why = (
-        f"the CI straddles {bound:+.4g} and only {catches}; about {need} items are needed to catch"
-        f" a drop of {max_drop + material:.4g} ({summary})"
+def _t(df: float, q: float) -> float:
+    return float(stdtrit(df, q))
+
+
+def _cdf(df: float, num: FloatArray, se: FloatArray) -> FloatArray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0.0, num / np.where(se > 0.0, se, 1.0), np.where(num > 0, np.inf, -np.inf))
+    return np.asarray(stdtr(df, z), dtype=np.float64)
+
+
+def fail_p_values(rule: GateRule, m: Moments) -> FloatArray:
+    """One-sided p-value of the FAIL test (small: evidence the gate is violated), unadjusted."""
+    g = rule.sign * m.delta
+    if rule.kind == "min_gain":
+        return _cdf(m.df, g - (rule.threshold + rule.material), m.se)
+    return _cdf(m.df, g + rule.threshold, m.se)
+
+
+def holm_adjust(p: FloatArray) -> FloatArray:
+    """Holm step-down adjusted p-values along the last axis (a family of ``k`` tests per replay)."""
+    p = np.asarray(p, dtype=np.float64)
+    k = p.shape[-1]
+    if k == 0:
+        return p
+    order = np.argsort(p, axis=-1, kind="stable")
+    sorted_p = np.take_along_axis(p, order, axis=-1)
+    scaled = np.minimum(1.0, (k - np.arange(k)) * sorted_p)
+    mono = np.maximum.accumulate(scaled, axis=-1)
+    out = np.empty_like(p)
+    np.put_along_axis(out, order, mono, axis=-1)
+    return out
+
+
+def _needed(n: int, se: FloatArray, quantile: float, distance: FloatArray) -> NDArray[np.int64]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(distance > 0.0, quantile * se / np.where(distance > 0.0, distance, 1.0), np.nan)
+        need = np.ceil(n * ratio**2 - 1e-9)
+    return np.where(np.isfinite(need), np.maximum(need, n + 1), 0).astype(np.int64)
+
+
+def decide(rule: GateRule, m: Moments, *, p_fail: FloatArray | None = None, n_gates: int = 1) -> GateArrays:
+    """Decide one gate on (a batch of) paired moments.
+
+    ``p_fail``: the Holm-adjusted FAIL p-values when the gate is one of a family (default: its own,
+    unadjusted); ``n_gates``: the family's size, used for the power requirement (power is claimed at
+    the Bonferroni level ``alpha / (2 * n_gates)``, which Holm never does worse than).
+    """
+    if n_gates < 1:
+        raise ValueError(f"n_gates must be >= 1, got {n_gates}")
+    half = rule.alpha / 2.0
+    g = rule.sign * m.delta
+    se = m.se
+    raw_fail = fail_p_values(rule, m)
+    pf = raw_fail if p_fail is None else np.asarray(p_fail, dtype=np.float64)
+    q = _t(m.df, 1.0 - half)
+    q_fam = _t(m.df, 1.0 - half / n_gates)
+    z_pow = float(ndtri(rule.power))
+    mat = rule.material
+    enough = m.n >= rule.min_n
+    if rule.kind == "min_gain":
+        g0 = rule.threshold
+        p_pass = _cdf(m.df, -(g - g0), se)
+        detectable = (q + z_pow) * se
+        powered = detectable <= mat + 1e-12
+        passed = enough & (p_pass < half)
+        failed = enough & ~passed & powered & (pf < half)
+        dist = np.maximum(g - g0, g0 + mat - g)
+    else:
+        d = rule.threshold
+        p_pass = _cdf(m.df, -(g + d + mat), se)
+        detectable = (q_fam + z_pow) * se
+        powered = detectable <= mat + 1e-12
+        failed = enough & (pf < half)
+        passed = enough & ~failed & powered & (p_pass < half)
+        dist = np.maximum(-d - g, g + d + mat)
+    outcome = np.where(failed, FAIL, np.where(passed, PASS, INCONCLUSIVE)).astype(np.int64)
+    q_need = q_fam if rule.kind != "min_gain" else q
+    target = np.full_like(np.asarray(se, dtype=np.float64), mat / (q_need + z_pow))
+    n_power = np.maximum(np.ceil(m.items_for_se(target) - 1e-9), m.n + 1).astype(np.int64)
+    n_decide = _needed(m.n, se, q, dist)
+    need = np.where(powered, n_decide, n_power)
+    need = np.where(enough, need, np.maximum(need, rule.min_n))
+    need = np.where(outcome == INCONCLUSIVE, need, 0).astype(np.int64)
+    return GateArrays(outcome, pf, p_pass, powered, detectable, need)
+
+
+def decide_family(rules: list[GateRule], moments: list[Moments]) -> list[GateArrays]:
+    """Decide a suite's statistical gates together: Holm over their FAIL tests, power at ``alpha/k``."""
+    if len(rules) != len(moments):
+        raise ValueError("one Moments per rule")
+    if not rules:
+        return []
+    raw = np.stack(
+        [
+            np.broadcast_to(fail_p_values(r, mo), np.shape(mo.delta))
+            for r, mo in zip(rules, moments, strict=True)
+        ],
+        axis=-1,
     )
-    return GateDecision("inconclusive", why, rule, bound, detectable, need)
-
-
-def _gain_gate(
-    est: PairedEstimate, min_gain: float, rule: Rule, material: float | None, power: float
-) -> GateDecision:
-    bound = min_gain
-    summary = _summary(est)
-    if est.n < 2:
-        need = _min_items(est.alpha)
-        why = f"n={est.n}: one item cannot show variability; at least {need} items are needed ({summary})"
-        return GateDecision("inconclusive", why, rule, bound, None, need)
-    sd = _sd(est)
-    alpha = est.alpha
-    detectable = minimum_detectable_effect(sd, est.n, alpha=alpha / 2.0, power=power, one_sided=True)
-    material = material if material is not None else (min_gain if min_gain > 0.0 else None)
-    required = f"the required gain of {min_gain:+.4g}"
-    tested = min_gain < 0.0 or est.p_value is None or est.p_value < alpha
-    if est.ci_low > bound + _EPS:
-        if tested:
-            return GateDecision("pass", f"above {required}: {summary}", rule, bound, detectable)
-        effect = material if material is not None else est.delta - bound
-        why = (
-            f"the CI lies above {min_gain:+.4g} but the exact paired test does not reject (p >= {alpha:g}):"
-            f" too few items to trust the bootstrap ({summary})"
-        )
-        return GateDecision("inconclusive", why, rule, bound, detectable, _needed(effect, sd, alpha, power))
-    if est.ci_high < bound - _EPS:
-        return GateDecision("fail", f"below {required}: {summary}", rule, bound, detectable)
-    shows = f"a gain of {min_gain + detectable:+.4g} or more passes with {power:.0%} power at this n"
-    if rule == "significant" or material is None or detectable <= material:
-        why = f"gain not shown to exceed {required} ({summary}); {shows}"
-        return GateDecision("fail", why, rule, bound, detectable)
-    need = _needed(material, sd, alpha, power)
-    why = (
-        f"the CI straddles {min_gain:+.4g} and only {shows}; about {need} items are needed to show"
-        f" a gain of {min_gain + material:+.4g} ({summary})"
-    )
-    return GateDecision("inconclusive", why, rule, bound, detectable, need)
+    adj = holm_adjust(raw)
+    k = len(rules)
+    return [
+        decide(r, mo, p_fail=adj[..., i], n_gates=k)
+        for i, (r, mo) in enumerate(zip(rules, moments, strict=True))
+    ]

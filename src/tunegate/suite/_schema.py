@@ -9,11 +9,15 @@ Validated by pydantic with unknown keys refused (``extra="forbid"``)::
         limit: 100              # first N items (omit for all)
         gates:
           - metric: exact_match
-            min_gain: 0.0       # tuned must not be worse; fail only on a significant drop
+            min_gain: 0.0       # tuned must be shown better than base
       - task: hellaswag
         shots: 0
         gates:
           - max_drop: 0.01      # retention may drop at most 1.0 point
+    alpha: 0.05                 # suite defaults for every gate (a gate may override alpha)
+    min_detectable: 0.05        # the effect beyond the tolerance every gate must be able to catch
+
+How each gate is decided (tests, power, Holm, ``min_n``) is in ``docs/statistics.md``.
 """
 
 from __future__ import annotations
@@ -33,13 +37,22 @@ class GateSpec(_Strict):
     """A condition on the paired comparison of one task's metric."""
 
     metric: str | None = Field(default=None, description="metric to gate on (default: the task's primary)")
-    max_drop: float | None = Field(default=None, ge=0, description="tuned may be worse by at most this much")
+    max_drop: float | None = Field(
+        default=None,
+        ge=0,
+        description="tuned may be worse by at most this much (in the metric's direction: a rise for a "
+        "lower-is-better metric); PASS needs the power to catch a drop of max_drop + min_detectable",
+    )
     max_rise: float | None = Field(
         default=None,
         ge=0,
         description="lower-is-better metrics (attack success rate): tuned may be higher by at most this",
     )
-    min_gain: float | None = Field(default=None, description="tuned must be better by at least this much")
+    min_gain: float | None = Field(
+        default=None,
+        description="tuned must be shown better than base by more than this (0.0: shown better at all); "
+        "FAIL needs the power to show a gain of min_gain + min_detectable",
+    )
     min_score: float | None = Field(
         default=None,
         description="tuned's own score must reach this value (no statistics: for fixed suites, e.g. 1.0 = "
@@ -47,10 +60,20 @@ class GateSpec(_Strict):
     )
     rule: Literal["ci", "significant"] = Field(
         default="ci",
-        description="ci: decide by where the 95% CI of the delta lies; significant: fail only on a "
-        "significant difference (Holm-corrected across the suite's gates)",
+        description="kept for old suites: both values now mean the one documented decision (tests of the "
+        "gate's own hypothesis, Holm across the suite's gates, a power requirement)",
     )
-    alpha: float = Field(default=0.05, gt=0, lt=1)
+    alpha: float | None = Field(
+        default=None, gt=0, lt=1, description="the gate's level (default: the suite's alpha, 0.05)"
+    )
+    min_detectable: float | None = Field(
+        default=None,
+        gt=0,
+        description="effect beyond the tolerance this gate must be able to catch (default: the suite's)",
+    )
+    min_n: int | None = Field(
+        default=None, ge=2, description="paired items below which the gate is inconclusive (default 30)"
+    )
 
     @model_validator(mode="after")
     def _one_bound(self) -> GateSpec:
@@ -83,6 +106,15 @@ class SuiteSpec(_Strict):
     name: str
     description: str = ""
     tasks: tuple[TaskEntry, ...] = Field(min_length=1)
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="level of every gate that sets none")
+    power: float = Field(default=0.8, gt=0, lt=1, description="power every gate must have to PASS")
+    min_detectable: float | None = Field(
+        default=None,
+        gt=0,
+        description="effect beyond the tolerance every gate must catch (default: the tolerance itself, "
+        "or 0.05 when the tolerance is 0)",
+    )
+    min_n: int = Field(default=30, ge=2, description="paired items below which every gate is inconclusive")
 
     @model_validator(mode="after")
     def _unique_labels(self) -> SuiteSpec:

@@ -49,17 +49,24 @@ class MetricInfo:
     name: str
     binary: bool
     higher_is_better: bool = True
+    #: the registered paired estimator (``tunegate.stats.estimate``) gates use for this metric
+    estimator: str = "paired_mean"
 
 
 @dataclass(frozen=True)
 class ItemScore:
     """Scores of one item, a readable form of what the model produced, the item's input (its prompt,
-    or its messages as JSON, before any chat template) and its reference answer."""
+    or its messages as JSON, before any chat template) and its reference answer.
+
+    ``cluster``: items sharing a label are not independent (an MMLU subject, a passage behind several
+    questions); the statistics resample and compute standard errors by cluster.
+    """
 
     values: dict[str, float]
     output: str | None = None
     input: str | None = None
     reference: str | None = None
+    cluster: str | None = None
 
 
 @dataclass(frozen=True)

@@ -214,6 +214,7 @@ class MMLU(Task):
             output=f"chose {LETTERS[pred]}; gold {LETTERS[gold]}",
             input=self.context(doc),
             reference=LETTERS[gold],
+            cluster=str(doc.data["subject"]),  # questions of one subject are not independent
         )
 
 

@@ -68,6 +68,7 @@ class RegressionTask(Task):
             output=f"[{cr.status}] {cr.reason}\n{out}".strip(),
             input=case.prompt_text,
             reference="; ".join(a.label for a in case.assertions),
+            cluster=case.id,  # the case's `repeat` samples are folded into this one item: its cluster
         )
 
     def score(self, doc: Doc, results: Sequence[Result]) -> ItemScore:
