@@ -158,7 +158,7 @@ class _Stop(NullProgress):
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
 
-    def advance(self, handle: Any, n: int = 1) -> None:
+    def advance(self, handle: Any, n: int = 1, tokens: int = 0) -> None:
         raise self.exc
 
 

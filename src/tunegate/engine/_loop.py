@@ -35,9 +35,21 @@ def engine_loop() -> asyncio.AbstractEventLoop:
     with _LOCK:
         if _LOOP is None or _LOOP.is_closed():
             loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="tunegate-engine", daemon=True).start()
+            threading.Thread(target=_serve, args=(loop,), name="tunegate-engine", daemon=True).start()
             _LOOP = loop
         return _LOOP
+
+
+def _serve(loop: asyncio.AbstractEventLoop) -> None:
+    """Run ``loop`` until it is stopped. A ``KeyboardInterrupt`` or ``SystemExit`` raised inside a
+    task (a progress display, a backend) escapes ``run_forever`` although the task already holds it;
+    the loop keeps serving so the waiting caller receives it, instead of every caller hanging."""
+    while not loop.is_closed():
+        try:
+            loop.run_forever()
+            return
+        except (KeyboardInterrupt, SystemExit):
+            continue
 
 
 def on_engine_loop() -> bool:
