@@ -38,10 +38,16 @@ class MetricInfo:
 
 @dataclass(frozen=True)
 class ItemScore:
-    """Scores of one item, and a readable form of what the model produced."""
+    """Scores of one item, a readable form of what the model produced, and what it was asked.
+
+    ``input`` is the question or prompt a reader needs to judge the item; ``reference`` the expected
+    answer (both for reports; None when the task does not say).
+    """
 
     values: dict[str, float]
     output: str | None = None
+    input: str | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True)

@@ -44,4 +44,9 @@ class TriviaQA(Task):
         pred = res.text.strip()
         em, f1 = get_metric("exact_match"), get_metric("f1")
         assert em.item is not None and f1.item is not None
-        return ItemScore(values={"exact_match": em.item(pred, refs), "f1": f1.item(pred, refs)}, output=pred)
+        return ItemScore(
+            values={"exact_match": em.item(pred, refs), "f1": f1.item(pred, refs)},
+            output=pred,
+            input=str(doc.data["context"]),
+            reference=str(doc.data["answer"]),
+        )
