@@ -34,8 +34,23 @@ def compare(
     ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
-    """Compare a fine-tuned model with its base, item by item, and gate on the result."""
-    from tunegate.report import print_comparison, render_markdown, write_html, write_json, write_junit
+    """Compare a fine-tuned model with its base, item by item, and gate on the result.
+
+    Exit code: 0 every gate passed, 1 a gate failed, 2 a usage or configuration error, 3 inconclusive.
+
+    Example: tunegate compare --base builtin:gemma-3-270m
+    --tuned 'builtin:gemma-3-270m?adapter=DIR' --suite demo --html report.html
+    """
+    import os
+
+    from tunegate.report import (
+        print_comparison,
+        render_markdown,
+        trend_history,
+        write_html,
+        write_json,
+        write_junit,
+    )
     from tunegate.runner import CompareConfig, compare_models
     from tunegate.store import open_store
     from tunegate.suite import load_suite
@@ -43,28 +58,17 @@ def compare(
     spec = load_suite(suite)
     config = CompareConfig(suite=spec, base=base, tuned=tuned, limit=limit, batch_size=batch_size)
     store = open_store(db)
-    if limit is not None:
-        err_console.print(
-            f"[bold yellow]WARNING: --limit {limit}: only the first {limit} items of each task are "
-            "evaluated; the numbers are NOT comparable with full runs.[/]"
-        )
+    # the --limit warning is part of the result (printed once, with the report, and kept in every file)
     result = compare_models(config, store, progress=progress_for(quiet))
     print_comparison(result, console)
     if json_out:
         write_json(result, json_out)
+    if html:
+        write_html(result, html, history=trend_history(store, result))
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(render_markdown(result), encoding="utf-8")
-    if html:
-        past = [
-            r["result"]
-            for r in reversed(store.list_runs(suite=spec.name, limit=20))
-            if r["kind"] == "compare"
-            and r["status"] == "completed"
-            and r["result"]
-            and r["id"] != result.run_id
-        ]
-        write_html(result, html, history=past)
+        link = os.path.relpath(html.resolve(), markdown.parent.resolve()) if html else None
+        markdown.write_text(render_markdown(result, html_link=link), encoding="utf-8")
     if junit:
         write_junit(result, junit)
     raise typer.Exit(result.exit_code)
@@ -80,8 +84,8 @@ def run(
     ] = None,
     db: Annotated[str | None, typer.Option(help="store URL")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write scores as JSON here")] = None,
-    batch_size: Annotated[int | None, typer.Option(min=1)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    batch_size: Annotated[int | None, typer.Option(help="requests per backend call", min=1)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Evaluate one model alone on a suite (no gates)."""
     import json

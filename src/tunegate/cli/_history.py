@@ -14,7 +14,7 @@ from tunegate.cli._app import app, console, guarded
 def history(
     suite: Annotated[str | None, typer.Option(help="only runs of this suite")] = None,
     db: Annotated[str | None, typer.Option(help="store URL")] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 20,
+    limit: Annotated[int, typer.Option(help="show at most this many runs", min=1)] = 20,
 ) -> None:
     """List stored runs, newest first."""
     from rich.table import Table
