@@ -103,6 +103,7 @@ def _main(
 ) -> None:
     """Did this fine-tune do what we wanted, without breaking anything?"""
 
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from tunegate.cli._app import app, console, err_console, guarded, progress_for
 
@@ -120,12 +121,51 @@ def run(
         json_out.write_text(json.dumps(summary, indent=2) + "\n")
 
 
+def _is_regression_suite(suite: str) -> bool:
+    """A regression suite is a YAML mapping with ``cases`` (a compare suite has ``tasks``)."""
+    path = Path(suite)
+    if not path.is_file():
+        return False
+    try:
+        import yaml
+
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except Exception:  # unreadable: the compare-suite loader reports it properly
+        return False
+    return isinstance(raw, dict) and "cases" in raw and "tasks" not in raw
+
+
 @app.command()
 @guarded
 def validate(suite: Annotated[str, typer.Argument(help="suite YAML file or built-in suite name")]) -> None:
-    """Check a suite without running it."""
-    from tunegate.suite import load_suite
+    """Check a compare or regression suite without running it; list every problem, warn on likely
+    unit mistakes (exit 2 when there is a problem, 0 otherwise).
 
-    spec = load_suite(suite)
+    Example: tunegate validate examples/compare.yaml
+    """
+    from tunegate.suite import SuiteProblems, load_suite, suite_warnings
+
+    if _is_regression_suite(suite):
+        from tunegate.regression import load_regression_suite
+
+        reg = load_regression_suite(suite)
+        console.print(
+            f"[green]ok[/]: regression suite {escape(repr(reg.name))}: {len(reg.spec.cases)} case(s), "
+            f"{len(reg.cases)} after expanding vars",
+            highlight=False,
+        )
+        return
+    try:
+        spec = load_suite(suite)
+    except SuiteProblems as e:
+        err_console.print(f"[bold red]error:[/] {len(e.problems)} problem(s):", highlight=False)
+        for p in e.problems:
+            err_console.print(f"  - {escape(p)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    for w in suite_warnings(spec, suite):
+        err_console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
     gates = sum(len(t.gates) for t in spec.tasks)
-    console.print(f"[green]ok[/]: suite {spec.name!r}: {len(spec.tasks)} task(s), {gates} gate(s)")
+    console.print(
+        f"[green]ok[/]: suite {escape(repr(spec.name))}: {len(spec.tasks)} task(s), {gates} gate(s)",
+        highlight=False,
+    )

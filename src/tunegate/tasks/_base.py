@@ -71,6 +71,8 @@ class Task(ABC):
     primary: ClassVar[str]
     #: task-specific option names accepted in ``TaskOptions.extra``
     extra_options: ClassVar[tuple[str, ...]] = ()
+    #: the few-shot counts the task can do (None: any)
+    allowed_shots: ClassVar[tuple[int, ...] | None] = None
 
     def __init__(self, options: TaskOptions | None = None) -> None:
         self.options = options or TaskOptions()
@@ -91,6 +93,14 @@ class Task(ABC):
     @abstractmethod
     def score(self, doc: Doc, results: Sequence[Result]) -> ItemScore:
         """Per-item scores from the results of :meth:`requests`."""
+
+    def check_options(self) -> list[str]:
+        """Problems with this task's option values, found without reading data or loading a model."""
+        allowed = self.allowed_shots
+        if allowed is not None and self.options.shots not in allowed:
+            shown = ", ".join(str(k) for k in allowed)
+            return [f"{self.name}: shots must be one of {shown}, got {self.options.shots}"]
+        return []
 
     def attach(self, store: Any) -> None:  # noqa: B027 - optional hook, empty by default
         """Called by the runner with the run's store before scoring (for tasks that call models)."""
