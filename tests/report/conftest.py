@@ -80,7 +80,14 @@ def make_result(verdict: str = "FAIL", limit: int | None = 20) -> ComparisonResu
     )
     gates = (
         GateResult(
-            "triviaqa", "exact_match", "min_gain", 0.0, "ci", "pass", "CI lower bound +0.05 > 0", detectable=0.06
+            "triviaqa",
+            "exact_match",
+            "min_gain",
+            0.0,
+            "ci",
+            "pass",
+            "CI lower bound +0.05 > 0",
+            detectable=0.06,
         ),
         GateResult(
             "hellaswag",

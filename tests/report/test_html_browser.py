@@ -116,7 +116,9 @@ def test_screenshot_shows_flipped_input_and_reference(page: Any, tmp_path: Path)
     assert reference.inner_text() == "Paris"
     for cell in (question, reference):  # laid out with a real size, inside the viewport's width
         box = cell.bounding_box()
-        assert box is not None and box["width"] > 40 and box["height"] > 10 and box["x"] + box["width"] <= 1280
+        assert (
+            box is not None and box["width"] > 40 and box["height"] > 10 and box["x"] + box["width"] <= 1280
+        )
     empty = page.locator('#flipped tr[data-task="triviaqa"]').filter(has_text="tqa-2")
     assert empty.locator("td.base-output pre").inner_text() == "(empty)"
     shot = tmp_path / "report.png"

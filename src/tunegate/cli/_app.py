@@ -12,7 +12,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -65,7 +64,7 @@ def top_help() -> str:
 class _Group(TyperGroup):
     """The command group, whose help text lists the registries' current contents."""
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: Any, formatter: Any) -> None:
         self.help = top_help()
         super().format_help(ctx, formatter)
 

@@ -25,7 +25,12 @@ def _print_table(console: Console, table: Table) -> None:
         console.print(table)
         return
     natural = Measurement.get(console, console.options.update(width=10_000), table).maximum
-    console.print(table, width=max(console.width, natural))
+    width = console.width
+    console.width = max(width, natural)
+    try:
+        console.print(table)
+    finally:
+        console.width = width
 
 
 def print_comparison(result: ComparisonResult, console: Console | None = None) -> None:
