@@ -63,6 +63,14 @@ def _csp() -> str:
     )
 
 
+def _code_spans(text: str) -> Markup:
+    """Text with its `backtick` spans as ``<code>`` (everything escaped; for tunegate's own sentences)."""
+    parts = str(text).split("`")
+    return Markup("").join(
+        Markup("<code>{}</code>").format(p) if i % 2 else Markup("{}").format(p) for i, p in enumerate(parts)
+    )
+
+
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(_TEMPLATES)),
@@ -71,7 +79,7 @@ def _env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(score=fmt_score, delta=fmt_delta, p=fmt_p, shown=fmt_empty)
+    env.filters.update(score=fmt_score, delta=fmt_delta, p=fmt_p, shown=fmt_empty, code=_code_spans)
     env.filters["ci"] = lambda pair, metric=None: fmt_ci(pair[0], pair[1], metric)
     return env
 
