@@ -38,9 +38,29 @@ def make_result(verdict: str = "FAIL", limit: int | None = 20) -> ComparisonResu
             _metric("f1", 0.4, 0.5, 0.0, 0.2, 20, False),
         ),
         flipped=(
-            FlippedItem("tqa-1", "exact_match", 0.0, 1.0, "Lyon", "Paris"),
-            FlippedItem("tqa-2", "exact_match", 0.0, 1.0, None, "1066"),
-            FlippedItem("tqa-3", "exact_match", 1.0, 0.0, "Everest", HOSTILE),
+            FlippedItem(
+                "tqa-1",
+                "exact_match",
+                0.0,
+                1.0,
+                "Lyon",
+                "Paris",
+                input="Question: Which city is the capital of France?\nAnswer:",
+                reference="Paris",
+            ),
+            FlippedItem(
+                "tqa-2",
+                "exact_match",
+                0.0,
+                1.0,
+                "",
+                "1066",
+                input="Question: In which year was the Battle of Hastings?\nAnswer:",
+                reference="1066",
+            ),
+            FlippedItem(
+                "tqa-3", "exact_match", 1.0, 0.0, "Everest", HOSTILE, input=HOSTILE, reference="Mount Everest"
+            ),
         ),
     )
     hella = TaskComparison(
@@ -59,7 +79,16 @@ def make_result(verdict: str = "FAIL", limit: int | None = 20) -> ComparisonResu
         ),
     )
     gates = (
-        GateResult("triviaqa", "exact_match", "min_gain", 0.0, "ci", "pass", "CI lower bound +0.05 > 0"),
+        GateResult(
+            "triviaqa",
+            "exact_match",
+            "min_gain",
+            0.0,
+            "ci",
+            "pass",
+            "CI lower bound +0.05 > 0",
+            detectable=0.06,
+        ),
         GateResult(
             "hellaswag",
             "acc_norm",
@@ -85,6 +114,35 @@ def make_result(verdict: str = "FAIL", limit: int | None = 20) -> ComparisonResu
         warnings=(
             (f"--limit {limit}: only the first {limit} items of each task were evaluated",) if limit else ()
         ),
+    )
+
+
+def summaries_task() -> TaskComparison:
+    """A task with a continuous primary metric (ROUGE-L) and a 0-100 metric (BLEU)."""
+    changes = tuple(
+        FlippedItem(
+            f"sum-{i}",
+            "rougeL",
+            b,
+            t,
+            f"base summary {i}",
+            f"tuned summary {i}" if i else "",
+            input=f"Summarise article {i}.",
+            reference=f"reference summary {i}",
+        )
+        for i, (b, t) in enumerate([(0.8, 0.1), (0.5, 0.45), (0.2, 0.9)])
+    )
+    return TaskComparison(
+        task="summaries",
+        dimension="task",
+        n=30,
+        primary="rougeL",
+        config={"task": "custom"},
+        metrics=(
+            _metric("rougeL", 0.40, 0.42, -0.03, 0.07, 30, False),
+            _metric("bleu", 20.0, 25.5, 1.0, 10.0, 30, False),
+        ),
+        flipped=changes,
     )
 
 

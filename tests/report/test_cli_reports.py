@@ -46,9 +46,14 @@ def test_compare_writes_html_and_junit_then_diff(
             str(html),
             "--junit",
             str(junit),
+            "--markdown",
+            str(tmp_path / "md" / "summary.md"),
         ],
     )
     assert res.exit_code in (0, 1, 3), res.output
+    assert res.output.count("WARNING") == 1 and "--limit 6" in res.output  # the warning, once
+    summary = (tmp_path / "md" / "summary.md").read_text(encoding="utf-8")
+    assert "[Full HTML report](../out/report.html)" in summary  # relative to the Markdown file
     verdict = {0: "PASS", 1: "FAIL", 3: "INCONCLUSIVE"}[res.exit_code]
 
     page = html.read_text(encoding="utf-8")

@@ -107,8 +107,25 @@ def test_filter_by_task_hides_other_tasks(page: Any) -> None:
     assert page.errors == []
 
 
-def test_screenshot_is_a_png(page: Any, tmp_path: Path) -> None:
+def test_screenshot_shows_flipped_input_and_reference(page: Any, tmp_path: Path) -> None:
+    row = page.locator('#flipped tr[data-task="triviaqa"]').filter(has_text="tqa-1")
+    question, reference = row.locator("td.input pre"), row.locator("td.reference pre")
+    row.scroll_into_view_if_needed()
+    assert question.is_visible() and reference.is_visible()
+    assert "Which city is the capital of France?" in question.inner_text()
+    assert reference.inner_text() == "Paris"
+    for cell in (question, reference):  # laid out with a real size, inside the viewport's width
+        box = cell.bounding_box()
+        assert (
+            box is not None and box["width"] > 40 and box["height"] > 10 and box["x"] + box["width"] <= 1280
+        )
+    empty = page.locator('#flipped tr[data-task="triviaqa"]').filter(has_text="tqa-2")
+    assert empty.locator("td.base-output pre").inner_text() == "(empty)"
     shot = tmp_path / "report.png"
     page.screenshot(path=str(shot), full_page=True)
-    data = shot.read_bytes()
-    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
+    flipped = tmp_path / "flipped.png"
+    page.locator("#flipped").screenshot(path=str(flipped))
+    for path in (shot, flipped):
+        data = path.read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
+    assert page.errors == []

@@ -13,20 +13,94 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from tunegate.errors import TunegateError
 
-__all__ = ["app", "console", "err_console", "guarded", "progress_for"]
+__all__ = ["app", "console", "err_console", "guarded", "progress_for", "top_help"]
+
+_SUMMARY = "Did this fine-tune do what we wanted, without breaking anything? Paired base-vs-tuned evaluation."
+
+_EXAMPLES = """\
+[bold]Examples[/]
+
+  tunegate compare --base builtin:gemma-3-270m \\
+      --tuned 'builtin:gemma-3-270m?adapter=DIR' --suite demo \\
+      --json result.json --markdown summary.md --html report.html
+  tunegate validate examples/compare.yaml
+  tunegate run --model hf:/path/to/model --suite demo
+  tunegate history
+  tunegate diff RUN_A RUN_B
+  tunegate regress examples/regression.yaml --model MODEL --baseline last"""
+
+_EXIT_CODES = """\
+[bold]Exit codes[/]
+
+    0  every gate passed
+    1  a gate failed
+    2  usage, configuration or input error
+    3  inconclusive: too few items to decide a gate
+  130  interrupted (run the same command again to resume)"""
+
+
+def top_help() -> str:
+    """The top-level help: what tunegate does, built-in tasks and suites, exit codes and examples.
+
+    Built lazily (only when help is shown): listing the tasks imports every task module.
+    """
+    from tunegate.suite import builtin_suites
+    from tunegate.tasks import TASKS
+
+    tasks = ", ".join(TASKS.names())
+    suites = ", ".join(builtin_suites()) or "(none)"
+    return (
+        f"{_SUMMARY}\n\n[bold]Built-in tasks[/]: {tasks}\n\n[bold]Built-in suites[/]: {suites} "
+        "(or a suite YAML file; see examples/)\n\n"
+        f"{_EXIT_CODES}\n\n{_EXAMPLES}"
+    )
+
+
+class _Group(TyperGroup):
+    """The command group, whose help text lists the registries' current contents."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.help = top_help()
+        super().format_help(ctx, formatter)
+
 
 app = typer.Typer(
     name="tunegate",
-    help="Did this fine-tune do what we wanted, without breaking anything? Paired base-vs-tuned evaluation.",
+    cls=_Group,
+    help=_SUMMARY,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
 )
 console = Console()
 err_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("tunegate")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            v = "unknown (not installed)"
+        typer.echo(f"tunegate {v}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", help="print the version and exit", callback=_version, is_eager=True
+    ),
+) -> None:
+    """Did this fine-tune do what we wanted, without breaking anything?"""
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from tunegate.cli._app import app, console, err_console, guarded, progress_for
 
@@ -52,8 +53,20 @@ def compare(
 
     Exit codes: 0 every gate passed, 1 a gate failed, 2 usage/config error, 3 inconclusive (too few
     items for the power the gates demand, or a vacuous run without --allow-vacuous), 130 interrupted.
+
+    Example: tunegate compare --base builtin:gemma-3-270m
+    --tuned 'builtin:gemma-3-270m?adapter=DIR' --suite demo --html report.html
     """
-    from tunegate.report import print_comparison, render_markdown, write_html, write_json, write_junit
+    import os
+
+    from tunegate.report import (
+        print_comparison,
+        render_markdown,
+        trend_history,
+        write_html,
+        write_json,
+        write_junit,
+    )
     from tunegate.runner import CompareConfig, compare_models
     from tunegate.store import open_store
     from tunegate.suite import load_suite
@@ -71,25 +84,17 @@ def compare(
         allow_vacuous=allow_vacuous,
     )
     store = open_store(db)
-    if limit is not None:
-        err_console.print(
-            f"[bold yellow]WARNING: --limit {limit}: only the first {limit} items of each task are "
-            "evaluated; the numbers are NOT comparable with full runs.[/]"
-        )
+    # the --limit warning is part of the result (printed once, with the report, and kept in every file)
     result = compare_models(config, store, progress=progress_for(quiet))
     print_comparison(result, console)
     if json_out:
         write_json(result, json_out)
+    if html:
+        write_html(result, html, history=trend_history(store, result))
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(render_markdown(result), encoding="utf-8")
-    if html:
-        past = [
-            dict(r.result)
-            for r in reversed(store.list_runs(suite=spec.name, limit=20, kind="compare"))
-            if r.status == "completed" and r.result and r.id != result.run_id
-        ]
-        write_html(result, html, history=past)
+        link = os.path.relpath(html.resolve(), markdown.parent.resolve()) if html else None
+        markdown.write_text(render_markdown(result, html_link=link), encoding="utf-8")
     if junit:
         write_junit(result, junit)
     raise typer.Exit(result.exit_code)
@@ -105,8 +110,8 @@ def run(
     ] = None,
     db: Annotated[str | None, typer.Option(help="store URL")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write scores as JSON here")] = None,
-    batch_size: Annotated[int | None, typer.Option(min=1)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    batch_size: Annotated[int | None, typer.Option(help="requests per backend call", min=1)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Evaluate one model alone on a suite (no gates)."""
     import json
@@ -141,12 +146,51 @@ def run(
         json_out.write_text(json.dumps(result.to_json(), indent=2) + "\n")
 
 
+def _is_regression_suite(suite: str) -> bool:
+    """A regression suite is a YAML mapping with ``cases`` (a compare suite has ``tasks``)."""
+    path = Path(suite)
+    if not path.is_file():
+        return False
+    try:
+        import yaml
+
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except Exception:  # unreadable: the compare-suite loader reports it properly
+        return False
+    return isinstance(raw, dict) and "cases" in raw and "tasks" not in raw
+
+
 @app.command()
 @guarded
 def validate(suite: Annotated[str, typer.Argument(help="suite YAML file or built-in suite name")]) -> None:
-    """Check a suite without running it."""
-    from tunegate.suite import load_suite
+    """Check a compare or regression suite without running it; list every problem, warn on likely
+    unit mistakes (exit 2 when there is a problem, 0 otherwise).
 
-    spec = load_suite(suite)
+    Example: tunegate validate examples/compare.yaml
+    """
+    from tunegate.suite import SuiteProblems, load_suite, suite_warnings
+
+    if _is_regression_suite(suite):
+        from tunegate.regression import load_regression_suite
+
+        reg = load_regression_suite(suite)
+        console.print(
+            f"[green]ok[/]: regression suite {escape(repr(reg.name))}: {len(reg.spec.cases)} case(s), "
+            f"{len(reg.cases)} after expanding vars",
+            highlight=False,
+        )
+        return
+    try:
+        spec = load_suite(suite)
+    except SuiteProblems as e:
+        err_console.print(f"[bold red]error:[/] {len(e.problems)} problem(s):", highlight=False)
+        for p in e.problems:
+            err_console.print(f"  - {escape(p)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    for w in suite_warnings(spec, suite):
+        err_console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
     gates = sum(len(t.gates) for t in spec.tasks)
-    console.print(f"[green]ok[/]: suite {spec.name!r}: {len(spec.tasks)} task(s), {gates} gate(s)")
+    console.print(
+        f"[green]ok[/]: suite {escape(repr(spec.name))}: {len(spec.tasks)} task(s), {gates} gate(s)",
+        highlight=False,
+    )

@@ -21,7 +21,7 @@ def history(
         str | None, typer.Option(help="only runs of this kind (compare, run, regress, ...)")
     ] = None,
     db: Annotated[str | None, typer.Option(help="store URL")] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 20,
+    limit: Annotated[int, typer.Option(help="show at most this many runs", min=1)] = 20,
 ) -> None:
     """List stored runs, newest first."""
     from rich.markup import escape

@@ -18,9 +18,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from tunegate.report._format import fmt_ci, fmt_delta, fmt_p, fmt_score
+from tunegate.report._format import fmt_ci, fmt_delta, fmt_empty, fmt_p, fmt_score, points
+from tunegate.report._gates import gate_views
 from tunegate.report._scorecard import scorecard
-from tunegate.runner import ComparisonResult, GateResult, MetricComparison, TaskComparison
+from tunegate.report._trend import TrendPoint, as_trend_point, same_base
+from tunegate.runner import ComparisonResult, TaskComparison
 
 __all__ = ["render_html", "result_from_json", "write_html"]
 
@@ -60,6 +62,14 @@ def _csp() -> str:
     )
 
 
+def _code_spans(text: str) -> Markup:
+    """Text with its `backtick` spans as ``<code>`` (everything escaped; for tunegate's own sentences)."""
+    parts = str(text).split("`")
+    return Markup("").join(
+        Markup("<code>{}</code>").format(p) if i % 2 else Markup("{}").format(p) for i, p in enumerate(parts)
+    )
+
+
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(_TEMPLATES)),
@@ -68,8 +78,8 @@ def _env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(score=fmt_score, delta=fmt_delta, p=fmt_p)
-    env.filters["ci"] = lambda pair: fmt_ci(*pair)
+    env.filters.update(score=fmt_score, delta=fmt_delta, p=fmt_p, shown=fmt_empty, code=_code_spans)
+    env.filters["ci"] = lambda pair, metric=None: fmt_ci(pair[0], pair[1], metric)
     return env
 
 
@@ -106,14 +116,15 @@ def _ticks(lo: float, hi: float) -> list[float]:
 
 
 def delta_chart(result: ComparisonResult) -> str:
-    """Horizontal forest plot: each task's primary-metric delta with its 95% CI and gate bounds."""
+    """Horizontal forest plot: each task's primary-metric delta with its 95% CI and gate bounds (points)."""
     tasks = list(result.tasks)
     if not tasks:
         return ""
     values = [0.0]
     for tc in tasks:
         m = tc.metric(tc.primary)
-        values += [m.ci_low, m.ci_high, m.delta] + [x for x, _ in _bounds(result, tc)]
+        values += [points(v, m.metric) / 100 for v in (m.ci_low, m.ci_high, m.delta)]
+        values += [points(x, m.metric) / 100 for x, _ in _bounds(result, tc)]
     lo, hi = min(values), max(values)
     pad = max(0.01, 0.08 * (hi - lo))
     lo, hi = lo - pad, hi + pad
@@ -142,46 +153,68 @@ def delta_chart(result: ComparisonResult) -> str:
         y = top + row * i + row / 2
         color = _COLOR[_task_outcome(result, tc)]
         label = escape(f"{tc.task} · {tc.primary}")
-        tip = escape(f"{tc.task}/{tc.primary}: Δ {fmt_delta(m.delta)} {fmt_ci(m.ci_low, m.ci_high)}, n={m.n}")
+        tip = escape(
+            f"{tc.task}/{tc.primary}: Δ {fmt_delta(m.delta, m.metric)} "
+            f"{fmt_ci(m.ci_low, m.ci_high, m.metric)}, n={m.n}"
+        )
         parts.append(f'<g class="task-row" data-task="{escape(tc.task)}"><title>{tip}</title>')
         parts.append(f'<text x="{left - 10}" y="{y + 4:.1f}" text-anchor="end" class="label">{label}</text>')
-        for bx, blabel in _bounds(result, tc):
+        for b, blabel in _bounds(result, tc):
+            bx = points(b, m.metric) / 100
             parts.append(
                 f'<line x1="{x(bx):.1f}" y1="{y - 12:.1f}" x2="{x(bx):.1f}" y2="{y + 12:.1f}" '
                 f'stroke="#8250df" stroke-dasharray="3,2" stroke-width="2"><title>gate {escape(blabel)}'
                 "</title></line>"
             )
-        x1, x2 = x(m.ci_low), x(m.ci_high)
+        x1, x2 = x(points(m.ci_low, m.metric) / 100), x(points(m.ci_high, m.metric) / 100)
         parts.append(
             f'<line x1="{x1:.1f}" y1="{y:.1f}" x2="{x2:.1f}" y2="{y:.1f}" stroke="{color}" stroke-width="2"/>'
             f'<line x1="{x1:.1f}" y1="{y - 6:.1f}" x2="{x1:.1f}" y2="{y + 6:.1f}" stroke="{color}" '
             'stroke-width="2"/>'
             f'<line x1="{x2:.1f}" y1="{y - 6:.1f}" x2="{x2:.1f}" y2="{y + 6:.1f}" stroke="{color}" '
             'stroke-width="2"/>'
-            f'<circle cx="{x(m.delta):.1f}" cy="{y:.1f}" r="5" fill="{color}"/></g>'
+            f'<circle cx="{x(points(m.delta, m.metric) / 100):.1f}" cy="{y:.1f}" r="5" fill="{color}"/></g>'
         )
     parts.append(
         f'<text x="{(left + right) / 2:.0f}" y="14" text-anchor="middle" class="axis">'
-        "Δ tuned − base (×100), 95% CI; dashed: gate bound</text></svg>"
+        "Δ tuned − base (points), 95% CI; dashed: gate bound</text></svg>"
     )
     return "".join(parts)
 
 
-def trend_chart(results: Sequence[ComparisonResult]) -> str:
-    """Primary-metric delta of each task across runs (oldest first), one line per task."""
-    if len(results) < 2:
+def _short_model(spec: str, width: int = 22) -> str:
+    """The part of a model spec that tells checkpoints apart: the adapter, else the last path part."""
+    head, _, query = spec.partition("?")
+    adapter = next((q.split("=", 1)[1] for q in query.split("&") if q.startswith("adapter=")), None)
+    name = (adapter or head).rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] or spec
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def trend_chart(points_: Sequence[TrendPoint | ComparisonResult]) -> str:
+    """Primary-metric delta of each task across runs (oldest first), one line per task (points).
+
+    Each run is labelled below the axis with its tuned model and its date.
+    """
+    pts = [as_trend_point(p) for p in points_]
+    if len(pts) < 2:
         return ""
+    results = [p.result for p in pts]
     names = list(dict.fromkeys(tc.task for r in results for tc in r.tasks))
-    series = {
-        n: [next((tc.metric(tc.primary).delta for tc in r.tasks if tc.task == n), None) for r in results]
-        for n in names
-    }
+
+    def delta(r: ComparisonResult, name: str) -> float | None:
+        for tc in r.tasks:
+            if tc.task == name:
+                m = tc.metric(tc.primary)
+                return points(m.delta, m.metric) / 100
+        return None
+
+    series = {n: [delta(r, n) for r in results] for n in names}
     values = [0.0] + [v for s in series.values() for v in s if v is not None]
     lo, hi = min(values), max(values)
     pad = max(0.01, 0.1 * (hi - lo))
     lo, hi = lo - pad, hi + pad
     left, right, top, bottom = 60, 560, 20, 220
-    width, height = 760, bottom + 40
+    width, height = 760, bottom + 62
 
     def x(i: int) -> float:
         return left + i * (right - left) / (len(results) - 1)
@@ -192,7 +225,7 @@ def trend_chart(results: Sequence[ComparisonResult]) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" id="trend-chart" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-        "<title>Primary-metric delta per task across runs</title>",
+        "<title>Primary-metric delta per task across runs of this suite against this base (points)</title>",
     ]
     for t in _ticks(lo, hi):
         parts.append(
@@ -200,20 +233,25 @@ def trend_chart(results: Sequence[ComparisonResult]) -> str:
             f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end" class="tick">{100 * t:+g}</text>'
         )
     parts.append(f'<line x1="{left}" y1="{y(0):.1f}" x2="{right}" y2="{y(0):.1f}" stroke="#24292f"/>')
-    for i, r in enumerate(results):
+    for i, p in enumerate(pts):
+        r = p.result
+        date = p.started.strftime("%Y-%m-%d") if p.started else r.run_id[:8]
+        tip = f"{r.tuned.get('spec', '')} · run {r.run_id} · {date}: {r.verdict}"
         parts.append(
-            f'<text x="{x(i):.1f}" y="{bottom + 16}" text-anchor="middle" class="tick">'
-            f"{escape(r.run_id[:8])}</text>"
-            f'<circle cx="{x(i):.1f}" cy="{bottom + 28}" r="4" fill="{_COLOR[r.verdict.lower()]}">'
-            f"<title>{escape(r.run_id)}: {escape(r.verdict)}</title></circle>"
+            f'<g class="trend-run" data-run="{escape(r.run_id)}"><title>{escape(tip)}</title>'
+            f'<text x="{x(i):.1f}" y="{bottom + 16}" text-anchor="middle" class="tick run-model">'
+            f"{escape(_short_model(str(r.tuned.get('spec', ''))))}</text>"
+            f'<text x="{x(i):.1f}" y="{bottom + 30}" text-anchor="middle" class="tick run-date">'
+            f"{escape(date)}</text>"
+            f'<circle cx="{x(i):.1f}" cy="{bottom + 42}" r="4" fill="{_COLOR[r.verdict.lower()]}"/></g>'
         )
     for k, (name, vals) in enumerate(series.items()):
         color = _PALETTE[k % len(_PALETTE)]
-        pts = [(x(i), y(v)) for i, v in enumerate(vals) if v is not None]
-        if len(pts) > 1:
-            path = " ".join(f"{px:.1f},{py:.1f}" for px, py in pts)
+        xy = [(x(i), y(v)) for i, v in enumerate(vals) if v is not None]
+        if len(xy) > 1:
+            path = " ".join(f"{px:.1f},{py:.1f}" for px, py in xy)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
-        parts += [f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{color}"/>' for px, py in pts]
+        parts += [f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{color}"/>' for px, py in xy]
         ly = top + 16 * k
         parts.append(
             f'<rect x="{right + 20}" y="{ly - 9}" width="12" height="12" fill="{color}"/>'
@@ -227,6 +265,7 @@ def trend_chart(results: Sequence[ComparisonResult]) -> str:
 def _flipped_rows(result: ComparisonResult) -> list[dict[str, Any]]:
     rows = []
     for tc in result.tasks:
+        binary = tc.metric(tc.primary).binary if any(m.metric == tc.primary for m in tc.metrics) else True
         for f in tc.flipped:
             regressed = f.base_score > f.tuned_score
             rows.append(
@@ -234,14 +273,18 @@ def _flipped_rows(result: ComparisonResult) -> list[dict[str, Any]]:
                     "task": tc.task,
                     "item": f.item,
                     "metric": f.metric,
+                    "kind": "flip" if binary else "change",
                     "dir": "regressed" if regressed else "improved",
-                    "base_score": f.base_score,
-                    "tuned_score": f.tuned_score,
+                    "base_score": fmt_score(f.base_score, f.metric) if not binary else f"{f.base_score:g}",
+                    "tuned_score": fmt_score(f.tuned_score, f.metric) if not binary else f"{f.tuned_score:g}",
+                    "change": fmt_delta(f.tuned_score - f.base_score, f.metric),
+                    "input": f.input,
+                    "reference": f.reference,
                     "base_output": f.base_output,
                     "tuned_output": f.tuned_output,
                 }
             )
-    rows.sort(key=lambda r: (r["dir"] != "regressed", r["task"], r["item"]))
+    rows.sort(key=lambda r: (r["dir"] != "regressed", r["task"], r["kind"], r["item"]))
     return rows
 
 
@@ -256,15 +299,19 @@ def _warnings(result: ComparisonResult) -> list[str]:
 
 
 def render_html(
-    result: ComparisonResult, *, history: Iterable[ComparisonResult | Mapping[str, Any]] = ()
+    result: ComparisonResult,
+    *,
+    history: Iterable[TrendPoint | ComparisonResult | Mapping[str, Any]] = (),
 ) -> str:
-    """The report as one HTML string. ``history``: earlier results (oldest first) for a trend chart."""
-    past = [_as_result(h) for h in history if h is not None]
-    past = [p for p in past if p.run_id != result.run_id]
-    gate_rows: list[tuple[GateResult, MetricComparison | None]] = []
-    for g in result.gates:
-        tc = next((t for t in result.tasks if t.task == g.task), None)
-        gate_rows.append((g, next((m for m in tc.metrics if m.metric == g.metric), None) if tc else None))
+    """The report as one HTML string.
+
+    ``history``: earlier runs, oldest first (points from :func:`trend_history`, results, their JSON or
+    store rows), drawn with this run as a trend. Runs of another base model are left out; a trailing
+    point for this run (as :func:`trend_history` returns) may carry its start date.
+    """
+    given = [as_trend_point(h) for h in history if h is not None]
+    here = next((p for p in given if p.result.run_id == result.run_id), TrendPoint(result))
+    past = [p for p in given if p.result.run_id != result.run_id and same_base(p.result, result)]
     flipped = _flipped_rows(result)
     return (
         _env()
@@ -276,13 +323,14 @@ def render_html(
             warnings=_warnings(result),
             scorecard=scorecard(result),
             delta_svg=Markup(delta_chart(result)),
-            trend_svg=Markup(trend_chart([*past, result])),
+            trend_svg=Markup(trend_chart([*past, here])),
             n_history=len(past),
-            gate_rows=gate_rows,
+            gate_views=gate_views(result),
             flipped=flipped,
             flip_tasks=list(dict.fromkeys(f["task"] for f in flipped)),
-            n_regressed=sum(f["dir"] == "regressed" for f in flipped),
-            n_improved=sum(f["dir"] == "improved" for f in flipped),
+            n_regressed=sum(f["dir"] == "regressed" and f["kind"] == "flip" for f in flipped),
+            n_improved=sum(f["dir"] == "improved" and f["kind"] == "flip" for f in flipped),
+            n_changes=sum(f["kind"] == "change" for f in flipped),
             passed=sum(g.outcome == "pass" for g in result.gates),
             engine_json=json.dumps(result.engine, sort_keys=True) if result.engine else "",
         )
@@ -293,7 +341,7 @@ def write_html(
     result: ComparisonResult,
     path: Path,
     *,
-    history: Iterable[ComparisonResult | Mapping[str, Any]] = (),
+    history: Iterable[TrendPoint | ComparisonResult | Mapping[str, Any]] = (),
 ) -> None:
     """Write the self-contained HTML report to ``path`` (atomically)."""
     path = Path(path)

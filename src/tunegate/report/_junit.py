@@ -13,7 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tunegate.report._format import fmt_ci, fmt_delta
+from tunegate.report._format import fmt_ci, fmt_delta, fmt_score
 from tunegate.runner import ComparisonResult
 
 __all__ = ["render_junit", "write_junit"]
@@ -68,8 +68,9 @@ def render_junit(result: ComparisonResult) -> str:
         if m is not None:
             out = ET.SubElement(case, "system-out")
             out.text = _clean(
-                f"{g.outcome}: base {100 * m.base:.1f}, tuned {100 * m.tuned:.1f}, "
-                f"delta {fmt_delta(m.delta)} 95% CI {fmt_ci(m.ci_low, m.ci_high)} (x100), "
+                f"{g.outcome}: base {fmt_score(m.base, m.metric)}, tuned {fmt_score(m.tuned, m.metric)}, "
+                f"delta {fmt_delta(m.delta, m.metric)} "
+                f"95% CI {fmt_ci(m.ci_low, m.ci_high, m.metric)} (points), "
                 f"n={m.n}, rule={g.rule}"
             )
     ET.indent(root)

@@ -1,11 +1,18 @@
-"""The terminal report: a rich table per comparison, verdict first."""
+"""The terminal report: a rich table per comparison, verdict first.
+
+Outside a terminal (a CI log, a pipe) the table is printed at its natural width instead of being
+wrapped at rich's default of 80 columns, and number columns never wrap, so no number is split.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from tunegate.report._format import fmt_ci, fmt_delta, fmt_p, fmt_score
+from tunegate.report._gates import gate_views
 from tunegate.runner import ComparisonResult
 
 __all__ = ["print_comparison"]
@@ -13,38 +20,68 @@ __all__ = ["print_comparison"]
 _STYLE = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
 
 
+def _print_table(console: Console, table: Table) -> None:
+    if console.is_terminal:
+        console.print(table)
+        return
+    natural = Measurement.get(console, console.options.update(width=10_000), table).maximum
+    width = console.width
+    console.width = max(width, natural)
+    try:
+        console.print(table)
+    finally:
+        console.width = width
+
+
 def print_comparison(result: ComparisonResult, console: Console | None = None) -> None:
-    """Print the verdict, the per-task table and the gates."""
+    """Print the warnings, the verdict, the per-task table and the gates (numbers in points)."""
     console = console or Console()
+    wrap = not console.is_terminal  # soft_wrap: long lines are not broken mid-number in a log
     for w in result.warnings:
-        console.print(f"[bold yellow]WARNING[/]: {w}")
+        console.print(f"[bold yellow]WARNING[/]: {escape(w)}", soft_wrap=wrap)
     console.print(
-        f"[{_STYLE[result.verdict]}]{result.verdict}[/]  suite {result.suite!r}, run {result.run_id}"
+        f"[{_STYLE[result.verdict]}]{result.verdict}[/]  suite {escape(repr(result.suite))}, "
+        f"run {escape(result.run_id)}"
     )
-    console.print(f"  base:  {result.base['spec']}\n  tuned: {result.tuned['spec']}")
-    table = Table(title="paired comparison (scores ×100; delta = tuned − base, 95% CI by paired bootstrap)")
+    console.print(
+        f"  base:  {escape(str(result.base['spec']))}\n  tuned: {escape(str(result.tuned['spec']))}",
+        soft_wrap=wrap,
+    )
+    table = Table(
+        title="paired comparison (scores in points, 0–1 metrics ×100; delta = tuned − base, 95% CI)"
+    )
     for col in ("task", "metric", "n", "base", "tuned", "delta", "95% CI", "p"):
-        table.add_column(col, justify="left" if col in ("task", "metric") else "right")
+        left = col in ("task", "metric")
+        table.add_column(col, justify="left" if left else "right", no_wrap=not left)
     for tc in result.tasks:
         for m in tc.metrics:
             table.add_row(
-                tc.task,
-                m.metric + (" *" if m.metric == tc.primary else ""),
+                escape(tc.task),
+                escape(m.metric) + (" *" if m.metric == tc.primary else ""),
                 str(m.n),
-                fmt_score(m.base),
-                fmt_score(m.tuned),
-                fmt_delta(m.delta),
-                fmt_ci(m.ci_low, m.ci_high),
+                fmt_score(m.base, m.metric),
+                fmt_score(m.tuned, m.metric),
+                fmt_delta(m.delta, m.metric),
+                fmt_ci(m.ci_low, m.ci_high, m.metric),
                 fmt_p(m.p_value),
             )
-    console.print(table)
-    console.print("  * primary metric; p: exact McNemar for right/wrong metrics, paired sign-flip otherwise")
-    for g in result.gates:
+    _print_table(console, table)
+    console.print(
+        "  * primary metric; p: exact McNemar for right/wrong metrics, paired sign-flip otherwise",
+        soft_wrap=wrap,
+    )
+    for v in gate_views(result):
+        g = v.gate
         style = {"pass": "green", "fail": "red", "inconclusive": "yellow"}[g.outcome]
-        console.print(
-            f"  [{style}]{g.outcome.upper():>12}[/] {g.task}/{g.metric} {g.kind}={g.threshold:g}: {g.reason}"
-        )
+        line = f"  [{style}]{g.outcome.upper():>12}[/] {escape(g.task)}/{escape(g.metric)} {v.bound}: "
+        line += f"{escape(v.estimate)}; {v.outcome_text}"
+        if v.detectable and g.outcome == "pass":
+            line += f"; {v.detectable}"
+        if v.next_step:
+            line += f"\n{'':>15}next step: {escape(g.task)}: {v.next_step}"
+        console.print(line, soft_wrap=wrap)
+        console.print(f"{'':>15}[dim]statistics (metric units): {escape(g.reason)}[/]", soft_wrap=wrap)
     eng = result.engine
     if eng:
         parts = [f"{role}: {s['computed']} computed, {s['cached']} from cache" for role, s in eng.items()]
-        console.print("  requests — " + "; ".join(parts))
+        console.print("  requests — " + "; ".join(parts), soft_wrap=wrap)

@@ -132,14 +132,35 @@ def _pair(
     )
 
 
-def _flipped(metric: str, base: TaskScores, tuned: TaskScores) -> tuple[FlippedItem, ...]:
+#: per-item changes listed for a continuous primary metric (ROUGE, F1): this many drops and gains
+TOP_CHANGES = 5
+
+
+def _flipped(metric: str, binary: bool, base: TaskScores, tuned: TaskScores) -> tuple[FlippedItem, ...]:
+    """Items whose score changed: every flip for a right/wrong metric, else the largest drops and gains."""
     out = []
     for i, bs in base.items.items():
         ts = tuned.items.get(i)
         if ts is None or bs.values[metric] == ts.values[metric]:
             continue
-        out.append(FlippedItem(i, metric, bs.values[metric], ts.values[metric], bs.output, ts.output))
-    return tuple(out)
+        out.append(
+            FlippedItem(
+                i,
+                metric,
+                bs.values[metric],
+                ts.values[metric],
+                bs.output,
+                ts.output,
+                input=bs.input if bs.input is not None else ts.input,
+                reference=bs.reference if bs.reference is not None else ts.reference,
+            )
+        )
+    if binary:
+        return tuple(out)
+    out.sort(key=lambda f: f.tuned_score - f.base_score)
+    drops = [f for f in out if f.tuned_score < f.base_score][:TOP_CHANGES]
+    gains = [f for f in reversed(out) if f.tuned_score > f.base_score][:TOP_CHANGES]
+    return tuple(drops + gains)
 
 
 def compare_models(
@@ -251,7 +272,7 @@ def compare_scores(
             for m in st.metrics
         )
         primary = next(m for m in st.metrics if m.name == st.primary)
-        flipped = _flipped(primary.name, st.base, st.tuned) if primary.binary else ()
+        flipped = _flipped(primary.name, primary.binary, st.base, st.tuned)
         tc = TaskComparison(
             task=st.label,
             dimension=st.dimension,

@@ -114,7 +114,8 @@ class ScorecardRow:
 
 @dataclass(frozen=True)
 class FlippedItem:
-    """An item whose right/wrong outcome differs between the models."""
+    """An item whose right/wrong outcome differs between the models (or, for a continuous metric, one
+    of the largest per-item drops and gains), with what it asked and the expected answer."""
 
     item: str
     metric: str
@@ -122,6 +123,8 @@ class FlippedItem:
     tuned_score: float
     base_output: str | None
     tuned_output: str | None
+    input: str | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True)

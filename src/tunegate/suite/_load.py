@@ -10,8 +10,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from tunegate.errors import SuiteError, TunegateError
+from tunegate.errors import SuiteError
 from tunegate.registry import did_you_mean
+from tunegate.suite._check import SuiteProblems, suite_problems
 from tunegate.suite._schema import GateSpec, SuiteSpec, TaskEntry
 from tunegate.tasks import TASKS, Task, TaskOptions
 
@@ -42,21 +43,34 @@ def _model_for(loc: tuple[Any, ...]) -> type[BaseModel]:
     return model
 
 
-def _explain(err: ValidationError, source: str) -> SuiteError:
-    first = err.errors()[0]
+def _explain_one(first: Any, source: str) -> str:
     loc = tuple(first["loc"])
     where = ".".join(str(p) for p in loc) or "(top level)"
     if first["type"] == "extra_forbidden":
         model = _model_for(loc[:-1])
         allowed = sorted(model.model_fields)
         key = str(loc[-1])
-        return SuiteError(
+        return (
             f"{source}: unknown key {key!r} at {where}.{did_you_mean(key, allowed)} "
             f"Allowed keys: {', '.join(allowed)}"
         )
     msg = first["msg"].removeprefix("Value error, ")
-    more = f" (and {len(err.errors()) - 1} more problem(s))" if len(err.errors()) > 1 else ""
-    return SuiteError(f"{source}: {where}: {msg}{more}")
+    return f"{source}: {where}: {msg}"
+
+
+def _explain(err: ValidationError, source: str) -> SuiteError:
+    errors = err.errors()
+    # a list whose items failed is also reported "too short": that follows from the item errors
+    deeper = [tuple(e["loc"]) for e in errors]
+    kept = [
+        e
+        for e in errors
+        if not (
+            e["type"] == "too_short"
+            and any(d[: len(e["loc"])] == tuple(e["loc"]) and d != tuple(e["loc"]) for d in deeper)
+        )
+    ]
+    return SuiteProblems([_explain_one(e, source) for e in kept])
 
 
 def _resolve(path_or_name: str | Path) -> tuple[Path, str]:
@@ -105,33 +119,10 @@ def build_task(entry: TaskEntry) -> Task:
 
 
 def validate_suite(suite: SuiteSpec, source: str = "suite") -> None:
-    """Check names that pydantic cannot: tasks, metrics, options."""
-    for i, entry in enumerate(suite.tasks):
-        where = f"{source}: tasks.{i}"
-        if entry.task not in TASKS:
-            raise SuiteError(
-                f"{where}.task: unknown task {entry.task!r}.{did_you_mean(entry.task, TASKS.names())} "
-                f"Known tasks: {', '.join(TASKS.names())}"
-            )
-        cls = TASKS.get(entry.task)
-        unknown = [k for k in entry.options if k not in cls.extra_options]
-        if unknown:
-            allowed = ", ".join(cls.extra_options) or "(none)"
-            raise SuiteError(
-                f"{where}.options: task {entry.task!r} has no option {unknown[0]!r}. Allowed: {allowed}"
-            )
-        metrics_for = getattr(cls, "metrics_for", None)
-        try:
-            infos = metrics_for(entry.options) if metrics_for is not None else cls.metrics
-        except TunegateError as e:  # e.g. an unknown metric named in a custom task's options
-            raise SuiteError(f"{where}.options.metrics: {e}") from None
-        metric_names = [m.name for m in infos]
-        for j, gate in enumerate(entry.gates):
-            if gate.metric is not None and gate.metric not in metric_names:
-                raise SuiteError(
-                    f"{where}.gates.{j}.metric: task {entry.task!r} reports no metric {gate.metric!r}."
-                    f"{did_you_mean(gate.metric, metric_names)} Its metrics: {', '.join(metric_names)}"
-                )
+    """Check names and option values that pydantic cannot; raise SuiteProblems listing every problem."""
+    problems = suite_problems(suite, source)
+    if problems:
+        raise SuiteProblems(problems)
 
 
 def suite_hash(suite: SuiteSpec) -> str:

@@ -90,6 +90,8 @@ class Task(ABC):
     primary: ClassVar[str]
     #: task-specific option names accepted in ``TaskOptions.extra``
     extra_options: ClassVar[tuple[str, ...]] = ()
+    #: the few-shot counts the task can do (None: any)
+    allowed_shots: ClassVar[tuple[int, ...] | None] = None
 
     def __init__(self, options: TaskOptions | None = None) -> None:
         self.options = options or TaskOptions()
@@ -120,6 +122,14 @@ class Task(ABC):
 
         Default: :meth:`score`, for tasks without a second round."""
         return self.score(doc, results)
+
+    def check_options(self) -> list[str]:
+        """Problems with this task's option values, found without reading data or loading a model."""
+        allowed = self.allowed_shots
+        if allowed is not None and self.options.shots not in allowed:
+            shown = ", ".join(str(k) for k in allowed)
+            return [f"{self.name}: shots must be one of {shown}, got {self.options.shots}"]
+        return []
 
     def describe(self) -> dict[str, Any]:
         """What identifies this task's configuration (recorded with a run)."""

@@ -47,6 +47,7 @@ class HumanEval(Task):
     metrics = PerInstance((MetricInfo("pass@1", binary=True), MetricInfo("pass@10", binary=False)))
     primary = "pass@1"
     extra_options = ("n_samples", "temperature", "timeout_s")
+    allowed_shots = (0,)  # the prompt is the problem itself
     max_new_tokens = 384
 
     def __init__(self, options: TaskOptions | None = None) -> None:

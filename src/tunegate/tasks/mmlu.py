@@ -163,6 +163,21 @@ class MMLU(Task):
     metrics = (MetricInfo("acc", binary=True),)
     primary = "acc"
     extra_options = ("subjects",)
+    allowed_shots = (0, 5)  # the dev split has 5 rows per subject
+
+    def check_options(self) -> list[str]:
+        """Shots, and every subject name that does not exist (all of them, not only the first)."""
+        problems = super().check_options()
+        chosen = self.options.extra.get("subjects")
+        if isinstance(chosen, list) and chosen:
+            problems += [
+                f"mmlu: unknown subject {s!r} in option 'subjects'.{did_you_mean(str(s), list(SUBJECTS))}"
+                for s in chosen
+                if s not in SUBJECTS
+            ]
+        elif chosen is not None:
+            self._subjects()  # raises the ConfigError that says what the option must be
+        return problems
 
     def _subjects(self) -> list[str]:
         chosen = self.options.extra.get("subjects")

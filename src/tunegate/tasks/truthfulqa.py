@@ -81,6 +81,7 @@ def _load(path: Path, key: str) -> list[dict[str, Any]]:
 class _TruthfulQA(Task):
     targets: str = "mc1_targets"
     dimension = "retention"
+    allowed_shots = (0,)  # the 6-shot QA primer is built in
 
     def all_docs(self) -> list[Doc]:
         if self.options.shots:
