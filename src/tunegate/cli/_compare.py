@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tunegate.cli._app import app, console, err_console, guarded, progress_for
+from tunegate.cli._app import app, console, err_console, guarded, progress_for, user_text
 
 DEFAULT_SUITE = "demo"
 
@@ -100,16 +100,16 @@ def run(
     )
     from rich.table import Table
 
-    table = Table(title=f"{model} on suite {spec.name!r} (scores ×100, 95% CI)")
+    table = Table(title=user_text(f"{summary['model']} on suite {spec.name!r} (scores ×100, 95% CI)"))
     for col in ("task", "metric", "n", "score", "95% CI"):
         table.add_column(col)
     for row in summary["tasks"]:
         table.add_row(
-            row["task"],
-            row["metric"],
+            user_text(row["task"]),
+            user_text(row["metric"]),
             str(row["n"]),
             f"{100 * row['mean']:.1f}",
-            f"[{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]",
+            user_text(f"[{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]"),
         )
     console.print(table)
     if json_out:
@@ -120,8 +120,14 @@ def run(
 @guarded
 def validate(suite: Annotated[str, typer.Argument(help="suite YAML file or built-in suite name")]) -> None:
     """Check a suite without running it."""
+    from rich.text import Text
+
     from tunegate.suite import load_suite
 
     spec = load_suite(suite)
     gates = sum(len(t.gates) for t in spec.tasks)
-    console.print(f"[green]ok[/]: suite {spec.name!r}: {len(spec.tasks)} task(s), {gates} gate(s)")
+    console.print(
+        Text.assemble(
+            ("ok", "green"), user_text(f": suite {spec.name!r}: {len(spec.tasks)} task(s), {gates} gate(s)")
+        )
+    )

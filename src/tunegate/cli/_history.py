@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tunegate.cli._app import app, console, guarded
+from tunegate.cli._app import app, console, guarded, user_text
 
 
 @app.command()
@@ -28,15 +28,20 @@ def history(
     for r in runs:
         verdict = (r["result"] or {}).get("verdict", "–") if isinstance(r["result"], dict) else "–"
         table.add_row(
-            r["id"],
-            r["started_at"].strftime("%Y-%m-%d %H:%M"),
-            r["kind"],
-            r["suite"],
-            r["base"] or "–",
-            r["tuned"],
-            r["status"],
-            verdict,
-            str(r["n_computed"]),
-            str(r["n_cached"]),
+            *(
+                user_text(v)
+                for v in (
+                    r["id"],
+                    r["started_at"].strftime("%Y-%m-%d %H:%M"),
+                    r["kind"],
+                    r["suite"],
+                    r["base"] or "–",
+                    r["tuned"],
+                    r["status"],
+                    verdict,
+                    r["n_computed"],
+                    r["n_cached"],
+                )
+            )
         )
     console.print(table)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tunegate.cli._app import app, console, err_console, guarded, progress_for
+from tunegate.cli._app import app, console, err_console, guarded, progress_for, user_text
 
 
 @app.command()
@@ -100,14 +100,15 @@ def watch(
 
     def show(folder: Path, r: RegressionResult) -> None:
         style = "red" if r.count("failed") else "green"
-        console.print(
-            f"[{style}]{folder.name}[/]: {r.count('passed')} passed, {r.count('flaky')} flaky, "
-            f"{r.count('failed')} failed (pass rate {100 * r.pass_rate:.0f}%) run {r.run_id}",
-            highlight=False,
+        line = user_text(folder.name, style)
+        line.append(
+            f": {r.count('passed')} passed, {r.count('flaky')} flaky, "
+            f"{r.count('failed')} failed (pass rate {100 * r.pass_rate:.0f}%) run {r.run_id}"
         )
+        console.print(line, highlight=False)
 
     if not once:
-        err_console.print(f"watching {directory} every {interval:g}s; Ctrl-C stops")
+        err_console.print(user_text(f"watching {directory} every {interval:g}s; Ctrl-C stops"))
     done = watch_checkpoints(
         directory, spec, open_store(db), base=base, interval=interval, once=once, on_result=show
     )

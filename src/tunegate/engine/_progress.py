@@ -64,7 +64,9 @@ class RichProgress:
         self._cm: AbstractContextManager[Any] = self._p
 
     def task(self, description: str, total: int) -> Any:
-        return self._p.add_task(description, total=total, rate="")
+        from rich.markup import escape  # the column renders the description as markup
+
+        return self._p.add_task(escape(description), total=total, rate="")
 
     def advance(self, handle: Any, n: int = 1) -> None:
         self._p.advance(handle, n)
