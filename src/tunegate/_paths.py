@@ -32,5 +32,5 @@ def default_db_url() -> str:
     if env:
         return env
     home = home_dir()
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     return f"sqlite:///{(home / 'tunegate.db').resolve()}"
