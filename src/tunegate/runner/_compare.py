@@ -86,6 +86,7 @@ def compare_models(
     progress = progress or NullProgress()
     suite = config.suite
     base_model, tuned_model = Model(config.base), Model(config.tuned)
+    base_model.fingerprint, tuned_model.fingerprint  # noqa: B018  a bad model spec fails before a run is recorded
     run_id = store.start_run(
         kind="compare",
         suite=suite.name,
