@@ -73,17 +73,21 @@ def test_a_file_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
 
 
 def test_a_new_sqlite_store_is_private(tmp_path: Path) -> None:
-    path = tmp_path / "new" / "store.db"
+    path = tmp_path / "store.db"
     _seed(f"sqlite:///{path}")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    for suffix in ("-wal", "-shm"):  # SQLite gives its side files the database file's mode
+        side = path.with_name(path.name + suffix)
+        assert not side.exists() or stat.S_IMODE(side.stat().st_mode) == 0o600
     res = _tunegate("history", cwd=tmp_path, env={"TUNEGATE_HOME": str(tmp_path / "home")})
     assert res.returncode == 0, res.stderr
     assert stat.S_IMODE((tmp_path / "home").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "home" / "tunegate.db").stat().st_mode) == 0o600
 
 
-def test_a_read_only_store_can_be_listed_and_a_write_says_read_only(tmpfs: Path, tmp_path: Path) -> None:
+def test_a_read_only_store_can_be_listed_and_a_write_says_read_only(
+    tmpfs: Path, tmp_path: Path, tiny_model_dir: Path
+) -> None:
     url = f"sqlite:///{tmpfs / 's.db'}"
     run_id = _seed(url)
     before = _tunegate("history", "--db", url, cwd=tmp_path)
@@ -100,7 +104,16 @@ def test_a_read_only_store_can_be_listed_and_a_write_says_read_only(tmpfs: Path,
     suite = tmp_path / "s.yaml"
     suite.write_text("name: s\ntasks:\n  - task: hellaswag\n    limit: 1\n")
     res = _tunegate(
-        "compare", "--base", "hf:/x", "--tuned", "hf:/x", "--suite", str(suite), "--db", url, cwd=tmp_path
+        "compare",
+        "--base",
+        f"hf:{tiny_model_dir}",
+        "--tuned",
+        f"hf:{tiny_model_dir}",
+        "--suite",
+        str(suite),
+        "--db",
+        url,
+        cwd=tmp_path,
     )
     _one_line_error(res, "read-only")
 

@@ -7,8 +7,8 @@ so a crash loses at most the batch in flight.
 
 Failures of the database itself (not a database, disk full, read-only, connection lost) are a
 one-line ``StoreError``, raised from the engine's ``handle_error`` hook, with URL passwords masked.
-A SQLite file is created private (0600, in a new folder 0700); one that cannot be written is opened
-read-only (``immutable``): it can be listed, and a write says "read-only".
+A SQLite file is created private (0600; the default folder ``.tunegate/`` 0700); one that cannot
+be written is opened read-only (``immutable``): it can be listed, and a write says "read-only".
 """
 
 from __future__ import annotations
@@ -95,11 +95,10 @@ def _writable(path: Path) -> bool:
 
 
 def _prepare_sqlite_file(path: Path) -> bool:
-    """Create a new store file private (0600, new folders 0700); False when it cannot be written."""
+    """Create a new store file private (0600); False when an existing one cannot be written."""
     if path.exists():
         return _writable(path)
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:
         pass
