@@ -7,8 +7,9 @@ Shipped data (``tunegate/data/``) is found with :func:`package_data` by every la
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from tunegate._settings import env_str
 
 __all__ = ["cache_dir", "default_db_url", "home_dir", "package_data"]
 
@@ -22,22 +23,22 @@ def package_data(*parts: str) -> Path:
 
 def home_dir() -> Path:
     """Project-local state folder (created on demand)."""
-    return Path(os.environ.get("TUNEGATE_HOME", ".tunegate"))
+    return Path(env_str("TUNEGATE_HOME") or ".tunegate")
 
 
 def cache_dir() -> Path:
     """User-wide cache folder (created on demand)."""
     default = Path.home() / ".cache" / "tunegate"
-    path = Path(os.environ.get("TUNEGATE_CACHE", str(default)))
+    path = Path(env_str("TUNEGATE_CACHE") or default)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def default_db_url() -> str:
     """The default store: a SQLite file under the project's state folder, or ``TUNEGATE_DB``."""
-    env = os.environ.get("TUNEGATE_DB")
+    env = env_str("TUNEGATE_DB")
     if env:
         return env
     home = home_dir()
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     return f"sqlite:///{(home / 'tunegate.db').resolve()}"

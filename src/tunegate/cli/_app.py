@@ -6,18 +6,20 @@ Exit codes: 0 pass, 1 a gate failed, 2 usage or configuration error, 3 inconclus
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from typer.core import TyperGroup
 
+from tunegate._display import mask_secrets, printable
+from tunegate._settings import check_environment, env_choice
 from tunegate.errors import TunegateError
 
-__all__ = ["app", "console", "err_console", "guarded", "progress_for", "top_help"]
+__all__ = ["app", "console", "err_console", "error_line", "guarded", "progress_for", "top_help", "user_text"]
 
 _SUMMARY = "Did this fine-tune do what we wanted, without breaking anything? Paired base-vs-tuned evaluation."
 
@@ -77,8 +79,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-console = Console()
-err_console = Console(stderr=True)
+# emoji=False: a ``:name:`` in a suite or model name is shown as typed. User strings go into a
+# ``rich.text.Text`` (``user_text``), never into markup, so ``[/]`` or ``[red]`` in them is shown too.
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 
 def _version(value: bool) -> None:
@@ -105,18 +109,30 @@ def _main(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def user_text(value: object, style: str = "") -> Text:
+    """A user-controlled string as rich ``Text``: no markup, control characters made visible."""
+    return Text(printable(value), style=style)
+
+
+def error_line(message: object) -> Text:
+    """``error: MESSAGE`` on one line, with URL passwords masked and nothing read as markup."""
+    flat = " ".join(mask_secrets(str(message)).splitlines())
+    return Text.assemble(("error:", "bold red"), " ", printable(flat))
+
+
 def guarded(fn: F) -> F:
     """Turn user errors into one line and exit 2; Ctrl-C into exit 130."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        logging.basicConfig(
-            level=os.environ.get("TUNEGATE_LOG", "WARNING"), format="%(levelname)s %(message)s"
-        )
         try:
+            check_environment()
+            logging.basicConfig(
+                level=env_choice("TUNEGATE_LOG", "WARNING"), format="%(levelname)s %(message)s"
+            )
             return fn(*args, **kwargs)
         except TunegateError as e:
-            err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            err_console.print(error_line(e), highlight=False, soft_wrap=True)
             raise typer.Exit(e.exit_code) from None
         except KeyboardInterrupt:
             err_console.print(

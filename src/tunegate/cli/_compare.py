@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from tunegate.cli._app import app, console, err_console, guarded, progress_for
+from tunegate.cli._app import app, console, err_console, guarded, progress_for, user_text
 
 DEFAULT_SUITE = "demo"
 
@@ -130,16 +130,16 @@ def run(
     )
     from rich.table import Table
 
-    table = Table(title=f"{model} on suite {spec.name!r} (scores ×100, 95% CI)")
+    table = Table(title=user_text(f"{result.model['spec']} on suite {spec.name!r} (scores ×100, 95% CI)"))
     for col in ("task", "metric", "n", "score", "95% CI"):
         table.add_column(col)
     for row in result.tasks:
         table.add_row(
-            row.task,
-            row.metric,
+            user_text(row.task),
+            user_text(row.metric),
             str(row.n),
             f"{100 * row.mean:.1f}",
-            f"[{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]",
+            user_text(f"[{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]"),
         )
     console.print(table)
     if json_out:
@@ -168,6 +168,8 @@ def validate(suite: Annotated[str, typer.Argument(help="suite YAML file or built
 
     Example: tunegate validate examples/compare.yaml
     """
+    from rich.text import Text
+
     from tunegate.suite import SuiteProblems, load_suite, suite_warnings
 
     if _is_regression_suite(suite):
@@ -191,6 +193,8 @@ def validate(suite: Annotated[str, typer.Argument(help="suite YAML file or built
         err_console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
     gates = sum(len(t.gates) for t in spec.tasks)
     console.print(
-        f"[green]ok[/]: suite {escape(repr(spec.name))}: {len(spec.tasks)} task(s), {gates} gate(s)",
+        Text.assemble(
+            ("ok", "green"), user_text(f": suite {spec.name!r}: {len(spec.tasks)} task(s), {gates} gate(s)")
+        ),
         highlight=False,
     )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from tunegate.cli._app import app, console, err_console, guarded
+from tunegate.cli._app import app, console, err_console, guarded, user_text
 from tunegate.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -105,6 +105,7 @@ def diff(
 ) -> None:
     """Compare two stored runs item by item, without recomputing anything (delta = B − A)."""
     from rich.table import Table
+    from rich.text import Text
 
     from tunegate.report._format import fmt_ci, fmt_delta, fmt_p, fmt_score
     from tunegate.store import open_store
@@ -128,7 +129,7 @@ def diff(
     rows = diff_scores(scores[0], scores[1], roles[0], roles[1])
     if not rows:
         raise ConfigError(f"runs {runs[0].id} and {runs[1].id} share no task/metric with common items")
-    console.print(f"A: {_describe(runs[0], roles[0])}\nB: {_describe(runs[1], roles[1])}")
+    console.print(user_text(f"A: {_describe(runs[0], roles[0])}\nB: {_describe(runs[1], roles[1])}"))
     table = Table(title="stored scores ×100, paired on items; delta = B − A, 95% CI by paired bootstrap")
     unpaired = any(d.only_a or d.only_b for d in rows)
     cols = ("task", "metric", "n", "A", "B", "delta", "95% CI", "p") + (("unpaired",) if unpaired else ())
@@ -137,14 +138,14 @@ def diff(
         table.add_column(col, justify="left" if left else "right", no_wrap=not left, overflow="fold")
     for d in rows:
         style = "green" if d.ci_low > 0 else "red" if d.ci_high < 0 else None
-        cells = [
-            d.task,
-            d.metric,
+        cells: list[str | Text] = [
+            user_text(d.task),
+            user_text(d.metric),
             str(d.n),
             fmt_score(d.mean_a),
             fmt_score(d.mean_b),
             fmt_delta(d.delta),
-            fmt_ci(d.ci_low, d.ci_high),
+            user_text(fmt_ci(d.ci_low, d.ci_high)),
             fmt_p(d.p_value),
         ]
         if unpaired:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from tunegate.cli._app import app, console, guarded
+from tunegate.cli._app import app, console, guarded, user_text
 
 
 @app.command()
@@ -24,7 +24,6 @@ def history(
     limit: Annotated[int, typer.Option(help="show at most this many runs", min=1)] = 20,
 ) -> None:
     """List stored runs, newest first."""
-    from rich.markup import escape
     from rich.table import Table
 
     from tunegate.store import open_store
@@ -46,15 +45,20 @@ def history(
         table.add_column(col)
     for r in runs:
         table.add_row(
-            r.id,
-            r.started_at.strftime("%Y-%m-%d %H:%M"),
-            escape(r.kind),
-            escape(r.suite),
-            escape("\n".join(f"{role}: {spec}" for role, spec in r.roles.items()) or "–"),
-            r.parent_id or "–",
-            r.status,
-            r.verdict or "–",
-            str(r.n_computed),
-            str(r.n_cached),
+            *(
+                user_text(v)
+                for v in (
+                    r.id,
+                    r.started_at.strftime("%Y-%m-%d %H:%M"),
+                    r.kind,
+                    r.suite,
+                    "\n".join(f"{role}: {spec}" for role, spec in r.roles.items()) or "–",
+                    r.parent_id or "–",
+                    r.status,
+                    r.verdict or "–",
+                    r.n_computed,
+                    r.n_cached,
+                )
+            )
         )
     console.print(table)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tunegate.cli._app import app, console, err_console, guarded, progress_for
+from tunegate.cli._app import app, console, err_console, guarded, progress_for, user_text
 
 
 @app.command()
@@ -114,22 +114,24 @@ def watch(
 
     def show(folder: Path, r: RegressionResult) -> None:
         style = "red" if r.count("failed") else "green"
-        console.print(
-            f"[{style}]{folder.name}[/]: {r.count('passed')} passed, {r.count('flaky')} flaky, "
-            f"{r.count('failed')} failed (pass rate {100 * r.pass_rate:.0f}%) run {r.run_id}",
-            highlight=False,
+        line = user_text(folder.name, style)
+        line.append(
+            f": {r.count('passed')} passed, {r.count('flaky')} flaky, "
+            f"{r.count('failed')} failed (pass rate {100 * r.pass_rate:.0f}%) run {r.run_id}"
         )
+        console.print(line, highlight=False)
         if reference is not None:
             from tunegate.regression import best_vs_base
 
             seen.append((folder, r))
             best = best_vs_base(seen, planned_looks=looks)
             console.print(
-                f"  best so far {best.checkpoint} vs base: {best.outcome}: {best.reason}", highlight=False
+                user_text(f"  best so far {best.checkpoint} vs base: {best.outcome}: {best.reason}"),
+                highlight=False,
             )
 
     if not once:
-        err_console.print(f"watching {directory} every {interval:g}s; Ctrl-C stops")
+        err_console.print(user_text(f"watching {directory} every {interval:g}s; Ctrl-C stops"))
     done = watch_checkpoints(
         directory,
         spec,

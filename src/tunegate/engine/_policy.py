@@ -23,23 +23,17 @@ import random
 import time
 from dataclasses import dataclass
 
-from tunegate.errors import ConfigError
-
 __all__ = ["Policy", "RateLimiter"]
 
 
-def _env(names: tuple[str, ...], default: float | None, *, minimum: float) -> float | None:
+def _env(names: tuple[str, ...], default: float | None) -> float | None:
+    """The first of ``names`` that is set, checked by :mod:`tunegate._settings` (finite, in range)."""
+    from tunegate._settings import env_number
+
     for name in names:
         raw = os.environ.get(name)
-        if raw is None or raw.strip() == "":
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name}={raw!r} is not a number") from None
-        if value < minimum:
-            raise ConfigError(f"{name}={raw!r} must be at least {minimum:g}")
-        return value
+        if raw is not None and raw.strip() != "":
+            return env_number(name, 0.0)
     return default
 
 
@@ -59,14 +53,14 @@ class Policy:
 
     @classmethod
     def from_env(cls) -> Policy:
-        attempts = _env(("TUNEGATE_ATTEMPTS", "TUNEGATE_OPENAI_ATTEMPTS"), cls.attempts, minimum=1)
-        backoff = _env(("TUNEGATE_BACKOFF", "TUNEGATE_OPENAI_BACKOFF"), cls.backoff, minimum=0)
-        size = _env(("TUNEGATE_MAX_RESPONSE_BYTES",), cls.max_response_bytes, minimum=1)
+        attempts = _env(("TUNEGATE_ATTEMPTS", "TUNEGATE_OPENAI_ATTEMPTS"), cls.attempts)
+        backoff = _env(("TUNEGATE_BACKOFF", "TUNEGATE_OPENAI_BACKOFF"), cls.backoff)
+        size = _env(("TUNEGATE_MAX_RESPONSE_BYTES",), cls.max_response_bytes)
         return cls(
             attempts=int(attempts or cls.attempts),
             backoff=float(backoff if backoff is not None else cls.backoff),
-            deadline=_env(("TUNEGATE_DEADLINE",), cls.deadline, minimum=0.001),
-            rate_limit=_env(("TUNEGATE_RATE_LIMIT",), None, minimum=0.001),
+            deadline=_env(("TUNEGATE_DEADLINE",), cls.deadline),
+            rate_limit=_env(("TUNEGATE_RATE_LIMIT",), None),
             max_response_bytes=int(size or cls.max_response_bytes),
         )
 

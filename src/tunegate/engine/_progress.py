@@ -75,7 +75,9 @@ class RichProgress:
         self._tokens: dict[Any, tuple[int, float]] = {}
 
     def task(self, description: str, total: int) -> Any:
-        handle = self._p.add_task(description, total=total, rate="")
+        from rich.markup import escape  # the column renders the description as markup
+
+        handle = self._p.add_task(escape(description), total=total, rate="")
         self._tokens[handle] = (0, time.monotonic())
         return handle
 

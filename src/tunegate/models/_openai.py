@@ -54,7 +54,9 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from tunegate.errors import BackendError, ConfigError, ModelSpecError
+from tunegate._display import mask_url
+from tunegate._settings import env_number, env_whole
+from tunegate.errors import BackendError, ModelSpecError
 from tunegate.models._backend import Backend, TransientBackendError
 from tunegate.models._factory import BACKENDS
 from tunegate.models._fingerprint import combine
@@ -86,19 +88,6 @@ def _excerpt(text: str, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[:limit] + "..."
 
 
-def _env_number(name: str, default: float, *, minimum: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r} must be at least {minimum:g}")
-    return value
-
-
 @dataclass(frozen=True)
 class Settings:
     """Timeouts of the HTTP client and requests in flight (defaults from ``TUNEGATE_OPENAI_*``)."""
@@ -110,11 +99,9 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            read_timeout=_env_number("TUNEGATE_OPENAI_TIMEOUT", cls.read_timeout, minimum=0.001),
-            connect_timeout=_env_number(
-                "TUNEGATE_OPENAI_CONNECT_TIMEOUT", cls.connect_timeout, minimum=0.001
-            ),
-            concurrency=int(_env_number("TUNEGATE_OPENAI_CONCURRENCY", cls.concurrency, minimum=1)),
+            read_timeout=env_number("TUNEGATE_OPENAI_TIMEOUT", cls.read_timeout),
+            connect_timeout=env_number("TUNEGATE_OPENAI_CONNECT_TIMEOUT", cls.connect_timeout),
+            concurrency=env_whole("TUNEGATE_OPENAI_CONCURRENCY", cls.concurrency),
         )
 
 
@@ -343,7 +330,7 @@ class OpenAIBackend(Backend):
         _sync(self._client.aclose())
 
     def describe(self) -> dict[str, object]:
-        return {"backend": "openai", "base_url": self.base_url, "model": self.model}
+        return {"backend": "openai", "base_url": mask_url(self.base_url), "model": self.model}
 
     # -- batches ----------------------------------------------------------------------------------
     async def abatch(self, kind: str, requests: Sequence[Any]) -> list[Result]:
@@ -537,7 +524,7 @@ class OpenAILoader:
         return sorted(d["id"] for d in entries), mine
 
     def fingerprint(self, spec: ModelSpec) -> str:
-        parts = ["openai", f"base_url={self._base_url(spec)}", f"model={spec.target}"]
+        parts = ["openai", f"base_url={mask_url(self._base_url(spec))}", f"model={spec.target}"]
         ids, entry = self.served(spec)
         if entry is not None:
             parts += [f"{k}={entry[k]}" for k in ("id", "root", "parent") if entry.get(k) is not None]

@@ -7,6 +7,8 @@
     openai:MODEL?base_url=http://host:port/v1   any OpenAI-compatible server
 
 Options come after ``?`` as ``key=value`` pairs joined by ``&``. Unknown options are refused.
+``str(spec)`` is the display form, recorded in the store and every report: a password in a URL option
+(``base_url=http://user:password@host/v1``) shows as ``***``; the backend reads the real value.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl
 
+from tunegate._display import mask_secrets, mask_url
 from tunegate.errors import ModelSpecError
 from tunegate.models._registry import BACKENDS
 from tunegate.registry import did_you_mean
@@ -43,7 +46,7 @@ class ModelSpec:
         return replace(self, options=tuple((k, v) for k, v in self.options if k != "adapter"))
 
     def __str__(self) -> str:
-        opts = "&".join(f"{k}={v}" for k, v in self.options)
+        opts = "&".join(f"{k}={mask_url(v) if '://' in v else v}" for k, v in self.options)
         return f"{self.scheme}:{self.target}" + (f"?{opts}" if opts else "")
 
 
@@ -51,25 +54,26 @@ def parse_model_spec(text: str, known_schemes: list[str] | None = None) -> Model
     """Parse ``scheme:target?k=v&...``; raise ModelSpecError with a fix on malformed input."""
     schemes = known_schemes if known_schemes is not None else BACKENDS.names()
     text = text.strip()
+    shown = mask_secrets(text)  # what error messages may show
     if ":" not in text:
         raise ModelSpecError(
-            f"model spec {text!r} has no scheme; write SCHEME:TARGET, e.g. builtin:gemma-3-270m or "
+            f"model spec {shown!r} has no scheme; write SCHEME:TARGET, e.g. builtin:gemma-3-270m or "
             f"hf:/path/to/model (schemes: {', '.join(schemes)})"
         )
     scheme, rest = text.split(":", 1)
     if scheme not in schemes:
         raise ModelSpecError(
-            f"unknown model scheme {scheme!r} in {text!r}.{did_you_mean(scheme, schemes)} "
+            f"unknown model scheme {scheme!r} in {shown!r}.{did_you_mean(scheme, schemes)} "
             f"Known schemes: {', '.join(schemes)}"
         )
     target, _, query = rest.partition("?")
     if not target:
-        raise ModelSpecError(f"model spec {text!r} names no model after '{scheme}:'")
+        raise ModelSpecError(f"model spec {shown!r} names no model after '{scheme}:'")
     options: list[tuple[str, str]] = []
     for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
         if key not in KNOWN_OPTIONS:
             raise ModelSpecError(
-                f"unknown option {key!r} in model spec {text!r}.{did_you_mean(key, KNOWN_OPTIONS)} "
+                f"unknown option {key!r} in model spec {shown!r}.{did_you_mean(key, KNOWN_OPTIONS)} "
                 f"Allowed: {', '.join(KNOWN_OPTIONS)}"
             )
         options.append((key, value))

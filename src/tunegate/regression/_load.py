@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from tunegate.errors import SuiteError, UnknownNameError
@@ -271,10 +270,8 @@ def load_regression_suite(path: str | Path) -> RegressionSuite:
     p = Path(path)
     if not p.is_file():
         raise SuiteError(f"regression suite file not found: {p}")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SuiteError(f"{p}: not valid YAML{at}: {getattr(e, 'problem', e)}") from None
+    from tunegate._files import SUITE_MAX_BYTES, read_user_text
+    from tunegate.suite._yaml import load_yaml
+
+    raw = load_yaml(read_user_text(p, limit=SUITE_MAX_BYTES, error=SuiteError), str(p))
     return parse_regression_suite(raw, str(p))

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from tunegate._display import printable
 from tunegate.regression._run import CaseResult, RegressionResult
 
 __all__ = ["print_regression", "render_markdown", "write_junit"]
@@ -29,28 +31,28 @@ def _notes(r: RegressionResult, c: CaseResult) -> str:
 
 def print_regression(r: RegressionResult, console: Console) -> None:
     """Print one row per case, the summary, and the notes."""
-    table = Table(title=f"regression suite {r.suite!r} on {r.model}")
+    table = Table(title=Text(printable(f"regression suite {r.suite!r} on {r.model}")))
     table.add_column("case")
     table.add_column("status")
     table.add_column("passed", justify="right")
     if r.baseline is not None:
-        table.add_column(f"vs {r.baseline_run}")
+        table.add_column(Text(printable(f"vs {r.baseline_run}")))
     if r.reference_cases is not None:
         table.add_column("reference")
     table.add_column("why", overflow="fold")
     for c in r.cases:
-        row = [c.id, f"[{_STYLE[c.status]}]{c.status}[/]", f"{c.n_passed}/{len(c.checks)}"]
+        row = [Text(printable(c.id)), Text(c.status, _STYLE[c.status]), Text(f"{c.n_passed}/{len(c.checks)}")]
         if r.baseline is not None:
-            row.append(r.baseline_category(c))
+            row.append(Text(printable(r.baseline_category(c))))
         if r.reference_cases is not None:
             ref = r.reference_cases.get(c.id)
-            row.append(ref.status if ref else "")
-        row.append(_notes(r, c))
+            row.append(Text(ref.status if ref else ""))
+        row.append(Text(printable(_notes(r, c))))
         table.add_row(*row)
     console.print(table)
     console.print(_summary(r), highlight=False)
     for note in r.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(Text.assemble(("note:", "yellow"), " ", printable(note)), highlight=False)
 
 
 def _md(text: str) -> str:

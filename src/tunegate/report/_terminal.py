@@ -2,15 +2,18 @@
 
 Outside a terminal (a CI log, a pipe) the table is printed at its natural width instead of being
 wrapped at rich's default of 80 columns, and number columns never wrap, so no number is split.
+Every user-controlled string (suite, model specs, task labels, gate reasons, warnings) goes into a
+``rich.text.Text``, never into markup: a ``[/]`` or ``[red]`` in a name is shown as typed.
 """
 
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _escape
 from rich.measure import Measurement
 from rich.table import Table
 
+from tunegate._display import printable
 from tunegate.report._format import fmt_ci, fmt_delta, fmt_p, fmt_score
 from tunegate.report._gates import gate_views
 from tunegate.runner import ComparisonResult
@@ -18,6 +21,11 @@ from tunegate.runner import ComparisonResult
 __all__ = ["print_comparison"]
 
 _STYLE = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
+
+
+def escape(value: object) -> str:
+    """A user string for markup: ``[...]`` shown as typed, control characters made visible."""
+    return _escape(printable(value))
 
 
 def _print_table(console: Console, table: Table) -> None:
@@ -35,7 +43,7 @@ def _print_table(console: Console, table: Table) -> None:
 
 def print_comparison(result: ComparisonResult, console: Console | None = None) -> None:
     """Print the warnings, the verdict, the per-task table and the gates (numbers in points)."""
-    console = console or Console()
+    console = console or Console(emoji=False)
     wrap = not console.is_terminal  # soft_wrap: long lines are not broken mid-number in a log
     for w in result.warnings:
         console.print(f"[bold yellow]WARNING[/]: {escape(w)}", soft_wrap=wrap)

@@ -170,6 +170,7 @@ def compare_models(
     progress = progress or NullProgress()
     suite = config.suite
     base_model, tuned_model = Model(config.base), Model(config.tuned)
+    base_model.fingerprint, tuned_model.fingerprint  # noqa: B018  a bad spec fails before a run is recorded
     roles = Roles(
         store,
         models={"base": base_model, "tuned": tuned_model},

@@ -16,6 +16,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from tunegate._settings import env_flag
+
 __all__ = [
     "UID_BASE",
     "UID_COUNT",
@@ -91,7 +93,7 @@ def containment(namespaces: bool = True) -> Containment:
     unshare = shutil.which("unshare", path="/usr/bin:/bin:/usr/sbin:/sbin")
     ns = bool(
         namespaces
-        and os.environ.get("TUNEGATE_SANDBOX_NO_NAMESPACES", "") in ("", "0")
+        and not env_flag("TUNEGATE_SANDBOX_NO_NAMESPACES")
         and unshare
         and _runs([unshare, *NS_FLAGS, "--kill-child", interpreter, "-I", "-c", "pass"], uid)
     )

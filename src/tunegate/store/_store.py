@@ -1,8 +1,14 @@
 """The result store: the response cache, runs, and per-item scores and texts, read as typed records.
 
 SQLite by default (a file under ``.tunegate/``), any SQLAlchemy URL otherwise (tested on PostgreSQL).
-The schema is brought to the latest alembic revision when a store is opened. Every write commits at
-once, so a crash loses at most the batch in flight.
+The schema is brought to the latest alembic revision when a store is opened (on PostgreSQL under an
+advisory lock, so concurrent first runs on a new schema migrate it once). Every write commits at once,
+so a crash loses at most the batch in flight.
+
+Failures of the database itself (not a database, disk full, read-only, connection lost) are a
+one-line ``StoreError``, raised from the engine's ``handle_error`` hook, with URL passwords masked.
+A SQLite file is created private (0600; the default folder ``.tunegate/`` 0700); one that cannot
+be written is opened read-only (``immutable``): it can be listed, and a write says "read-only".
 """
 
 from __future__ import annotations
@@ -14,10 +20,12 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, overload
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tunegate._display import mask_url
 from tunegate.errors import StoreError
 from tunegate.store import _schema as t
 from tunegate.store._lifecycle import RunHandle, is_stale, this_host
@@ -49,25 +57,90 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[i : i + size]
 
 
-def _current_revision(engine: Engine) -> str | None:
+def _current_revision(conn: sa.Connection) -> str | None:
     """The store's alembic revision, read with plain SQL (importing alembic costs ~0.3 s)."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _migrate(engine: Engine, shown: str, *, read_only: bool = False) -> None:
     with engine.connect() as conn:
-        if not sa.inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-
-
-def _migrate(engine: Engine) -> None:
-    if _current_revision(engine) == t.SCHEMA_REVISION:
-        return
+        if _current_revision(conn) == t.SCHEMA_REVISION:
+            return
+    if read_only:
+        raise StoreError(f"store {shown} is read-only and its schema needs an upgrade")
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # One migrator per schema at a time; the lock ends with this transaction. The others wait,
+            # then find the schema at head.
+            key = "hashtext('tunegate-migrate:' || coalesce(current_schema(), ''))"
+            conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({key})"))
+            if _current_revision(conn) == t.SCHEMA_REVISION:
+                return
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def _why(exc: BaseException | None) -> str:
+    lines = str(exc).strip().splitlines() if exc is not None else []
+    return lines[0] if lines else type(exc).__name__
+
+
+def _sqlite_file(url: sa.URL) -> Path | None:
+    db = url.database
+    if url.get_backend_name() != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    return Path(db)
+
+
+def _writable(path: Path) -> bool:
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return False
+    except OSError:
+        return False
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def _prepare_sqlite_file(path: Path) -> bool:
+    """Create a new store file private (0600); False when an existing one cannot be written."""
+    if path.exists():
+        return _writable(path)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as e:
+        raise StoreError(f"cannot create store file {path}: {e.strerror or e}") from None
+    return True
+
+
+def _on_error(engine: Engine, shown: str) -> None:
+    """Turn the database's own failures into one-line StoreErrors (bugs keep their traceback)."""
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _store_error(ctx: sa.engine.ExceptionContext) -> None:
+        exc = ctx.sqlalchemy_exception
+        if type(exc) not in (sa.exc.OperationalError, sa.exc.DatabaseError):
+            return
+        why = _why(ctx.original_exception)
+        low = why.lower()
+        if "readonly" in low or "read-only" in low:
+            raise StoreError(f"store {shown} is read-only ({why}); nothing was written")
+        if "disk is full" in low or "no space" in low or "disk i/o error" in low:
+            raise StoreError(
+                f"store {shown}: {why} (is the disk full?); free some space and run the same command again "
+                "(what was stored before is kept)"
+            )
+        if "not a database" in low:
+            raise StoreError(f"store {shown} is not a tunegate database ({why})")
+        raise StoreError(f"store {shown}: {why}")
 
 
 def open_store(url: str | None = None) -> Store:
@@ -78,14 +151,28 @@ def open_store(url: str | None = None) -> Store:
     for prefix in ("postgresql://", "postgres://"):  # psycopg 3 is the driver we install
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
+    read_only = False
+    shown = mask_url(url)
     try:
+        file = _sqlite_file(sa.make_url(url))
+        if file is not None and not _prepare_sqlite_file(file):
+            read_only = True  # immutable: reading never needs to write the -wal/-shm files
+            url = f"sqlite:///file:{quote(str(file.resolve()))}?immutable=1&uri=true"
         engine = sa.create_engine(url, future=True)
     except (sa.exc.ArgumentError, ImportError, sa.exc.NoSuchModuleError) as e:
         raise StoreError(
-            f"cannot use database URL {url!r}: {e}. Use sqlite:///path.db or postgresql://user@host/db "
-            "(PostgreSQL needs: pip install 'psycopg[binary]')"
+            f"cannot use database URL {mask_url(url)!r}: {e}. Use sqlite:///path.db or "
+            "postgresql://user@host/db (PostgreSQL needs: pip install 'psycopg[binary]')"
         ) from None
-    if engine.dialect.name == "sqlite":
+    shown = mask_url(engine.url.render_as_string(hide_password=True)) if not read_only else shown
+    _on_error(engine, shown)
+    if engine.dialect.name == "sqlite" and read_only:
+
+        @sa.event.listens_for(engine, "connect")
+        def _query_only(dbapi_conn: Any, _: Any) -> None:
+            dbapi_conn.execute("PRAGMA query_only=ON")
+
+    elif engine.dialect.name == "sqlite":
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -96,22 +183,25 @@ def open_store(url: str | None = None) -> Store:
             cur.close()
 
     try:
-        _migrate(engine)
-    except sa.exc.OperationalError as e:
-        reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
-        raise StoreError(f"cannot open database {engine.url!r}: {reason}") from None
-    return Store(engine)
+        _migrate(engine, shown, read_only=read_only)
+    except StoreError as e:
+        raise StoreError(f"cannot open database: {e}") from None
+    except sa.exc.DBAPIError as e:
+        raise StoreError(f"cannot open database {shown!r}: {_why(e.orig)}") from None
+    return Store(engine, shown)
 
 
 class Store:
     """Typed access to the store's tables."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, url: str | None = None) -> None:
         self.engine = engine
+        self._url = url
 
     @property
     def url(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        """The store's URL as shown to people (password masked)."""
+        return self._url or self.engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from tunegate._files import SUITE_MAX_BYTES, read_user_text
 from tunegate.errors import SuiteError
 from tunegate.registry import did_you_mean
 from tunegate.suite._check import SuiteProblems, suite_problems
 from tunegate.suite._schema import GateSpec, SuiteSpec, TaskEntry
+from tunegate.suite._yaml import load_yaml
 from tunegate.tasks import TASKS, Task, TaskOptions
 
 __all__ = ["build_task", "builtin_suites", "load_suite", "suite_hash", "validate_suite"]
@@ -93,12 +94,8 @@ def _resolve(path_or_name: str | Path) -> tuple[Path, str]:
 def load_suite(path_or_name: str | Path) -> SuiteSpec:
     """Parse and validate a suite; raise SuiteError naming the file, the key and what is allowed."""
     path, source = _resolve(path_or_name)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SuiteError(f"{source}: not valid YAML{at}: {getattr(e, 'problem', e)}") from None
+    text = read_user_text(path, limit=SUITE_MAX_BYTES, error=SuiteError, source=source)
+    raw = load_yaml(text, source)
     if not isinstance(raw, dict):
         raise SuiteError(f"{source}: a suite is a mapping with keys name, description, tasks")
     try:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tunegate._files import read_user_text
 from tunegate._paths import package_data
 from tunegate.errors import DataError, DependencyError
 
@@ -45,20 +46,20 @@ def read_jsonl(path: Path | str, required: tuple[str, ...] = ()) -> list[dict[st
     if not path.is_file():
         raise DataError(f"dataset file not found: {path}")
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(
-                    f"{path}:{n}: not valid JSON ({e.msg}); each line must be one JSON object"
-                ) from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{n}: expected a JSON object, found {type(row).__name__}")
-            missing = [k for k in required if k not in row]
-            if missing:
-                raise DataError(f"{path}:{n}: row lacks field(s) {', '.join(missing)}")
-            rows.append(row)
+    # read whole: size-capped, and a byte that is not UTF-8 is named by its offset
+    for n, line in enumerate(read_user_text(path).split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(
+                f"{path}:{n}: not valid JSON ({e.msg}); each line must be one JSON object"
+            ) from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{n}: expected a JSON object, found {type(row).__name__}")
+        missing = [k for k in required if k not in row]
+        if missing:
+            raise DataError(f"{path}:{n}: row lacks field(s) {', '.join(missing)}")
+        rows.append(row)
     return rows

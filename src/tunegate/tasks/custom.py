@@ -33,11 +33,13 @@ options without reading data (for validating gates of a suite).
 from __future__ import annotations
 
 import csv
+import io
 import string
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tunegate._files import read_user_text
 from tunegate.errors import ConfigError, DataError
 from tunegate.metrics import get_metric
 from tunegate.models import GenerateRequest, GenerateResult, Request, Result
@@ -86,7 +88,7 @@ def template_fields(template: str) -> list[str]:
 def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
     if not path.is_file():
         raise DataError(f"dataset file not found: {path}")
-    with path.open(encoding="utf-8", newline="") as f:
+    with io.StringIO(read_user_text(path), newline="") as f:
         reader = csv.DictReader(f)
         rows = []
         for row in reader:
@@ -99,7 +101,7 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
 def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     rows = read_jsonl(path)
     # read_jsonl skips blank lines; recover each row's line number for error messages
-    lines = [n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
+    lines = [n for n, line in enumerate(read_user_text(path).split("\n"), 1) if line.strip()]
     return list(zip(lines, rows, strict=True))
 
 

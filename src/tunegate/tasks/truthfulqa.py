@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tunegate._files import read_user_text
 from tunegate._paths import package_data
 from tunegate.errors import ConfigError, DataError
 from tunegate.metrics import predicted_choice
@@ -65,7 +66,7 @@ def _load(path: Path, key: str) -> list[dict[str, Any]]:
     if not path.is_file():
         raise DataError(f"dataset file not found: {path}")
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
+        rows = json.loads(read_user_text(path))
     except json.JSONDecodeError as e:
         raise DataError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
     if not isinstance(rows, list):
