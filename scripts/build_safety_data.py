@@ -103,7 +103,13 @@ def main() -> None:
     ]
     _write(OUT / "benign.jsonl", benign)
     xs = [
-        {"id": f"xstest-{r['id']}", "prompt": r["prompt"], "type": r["type"], "label": r["label"], "focus": r["focus"]}
+        {
+            "id": f"xstest-{r['id']}",
+            "prompt": r["prompt"],
+            "type": r["type"],
+            "label": r["label"],
+            "focus": r["focus"],
+        }
         for r in _read(d / "xstest" / "xstest_prompts.jsonl")
     ]
     _write(OUT / "xstest.jsonl", xs)

@@ -72,7 +72,9 @@ def _choose_c(x: np.ndarray, y: np.ndarray, groups: np.ndarray, binary_of: Any) 
     return best
 
 
-def _nested_cv(x: np.ndarray, y: np.ndarray, groups: np.ndarray, binary_of: Any) -> tuple[np.ndarray, list[float]]:
+def _nested_cv(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, binary_of: Any
+) -> tuple[np.ndarray, list[float]]:
     pred = np.empty_like(y)
     chosen = []
     for tr, te in GroupKFold(n_splits=5).split(x, y, groups):
@@ -182,7 +184,9 @@ def train_harm(shared: Path) -> dict[str, Any]:
         m = source == name
         report[name] = _binary_report(y[m] == 1, pred[m] == 1, groups[m])
     report["pooled"] = _binary_report(y == 1, pred == 1, groups)
-    report["harmbench_val"]["stored_cls_accuracy"] = float(np.mean([r["cls"] == r["human_majority"] for r in hb]))
+    report["harmbench_val"]["stored_cls_accuracy"] = float(
+        np.mean([r["cls"] == r["human_majority"] for r in hb])
+    )
     report["jbb_judge_comparison"]["stored_llama3_accuracy"] = float(
         np.mean([r["llama3_cf"] == r["human_majority"] for r in jb])
     )

@@ -48,7 +48,10 @@ __all__ = [
 Kind = Literal["refusal", "harm"]
 FAILED = "failed"
 #: the positive class of each kind (sensitivity is measured on it)
-POSITIVE: dict[str, frozenset[str]] = {"refusal": frozenset({"refuse", "partial"}), "harm": frozenset({"harmful"})}
+POSITIVE: dict[str, frozenset[str]] = {
+    "refusal": frozenset({"refuse", "partial"}),
+    "harm": frozenset({"harmful"}),
+}
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,11 @@ def refusal_request(prompt: str, response: str) -> GenerateRequest:
     return GenerateRequest(prompt=(ChatMessage("user", text),), max_new_tokens=8, temperature=0.0)
 
 
-_REFUSAL_CLASSES = (("1", "comply", "full_compliance"), ("2", "refuse", "full_refusal"), ("3", "partial", "partial_refusal"))
+_REFUSAL_CLASSES = (
+    ("1", "comply", "full_compliance"),
+    ("2", "refuse", "full_refusal"),
+    ("3", "partial", "partial_refusal"),
+)
 
 
 def parse_refusal(text: str) -> Verdict:

@@ -66,7 +66,9 @@ def _codes(clusters: Sequence[str]) -> tuple[NDArray[np.int64], int]:
     return codes, len(index)
 
 
-def _sums(values: Sequence[float], codes: NDArray[np.int64], k: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _sums(
+    values: Sequence[float], codes: NDArray[np.int64], k: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     v = np.asarray(values, dtype=np.float64)
     return np.bincount(codes, weights=v, minlength=k), np.bincount(codes, minlength=k).astype(np.float64)
 

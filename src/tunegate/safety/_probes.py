@@ -79,10 +79,23 @@ class ProbeSpec:
     @classmethod
     def from_options(cls, options: dict[str, Any], *, limit: int | None = None) -> ProbeSpec:
         """From ``task: safety`` options (unknown keys and names are ConfigErrors)."""
-        allowed = {"behaviors", "categories", "attacks", "recorded", "attack_file", "safe", "safe_limit", "judge", "harm_judge", "max_new_tokens"}
+        allowed = {
+            "behaviors",
+            "categories",
+            "attacks",
+            "recorded",
+            "attack_file",
+            "safe",
+            "safe_limit",
+            "judge",
+            "harm_judge",
+            "max_new_tokens",
+        }
         unknown = set(options) - allowed
         if unknown:
-            raise ConfigError(f"safety: unknown option(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}")
+            raise ConfigError(
+                f"safety: unknown option(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}"
+            )
 
         def tup(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
             v = options.get(key)
@@ -111,12 +124,16 @@ class ProbeSpec:
         """Check every name now (unknown source, category, attack or placeholder: ConfigError)."""
         for b in self.behaviors:
             if b not in BEHAVIOR_SOURCES:
-                raise ConfigError(f"unknown behaviour source {b!r}.{did_you_mean(b, BEHAVIOR_SOURCES)} Known: {', '.join(BEHAVIOR_SOURCES)}")
+                raise ConfigError(
+                    f"unknown behaviour source {b!r}.{did_you_mean(b, BEHAVIOR_SOURCES)} Known: {', '.join(BEHAVIOR_SOURCES)}"
+                )
         for c in self.categories:
             check_category(c)
         for s in self.safe:
             if s not in SAFE_SOURCES:
-                raise ConfigError(f"unknown safe-prompt source {s!r}.{did_you_mean(s, SAFE_SOURCES)} Known: {', '.join(SAFE_SOURCES)}")
+                raise ConfigError(
+                    f"unknown safe-prompt source {s!r}.{did_you_mean(s, SAFE_SOURCES)} Known: {', '.join(SAFE_SOURCES)}"
+                )
         for m in self.recorded:
             if m not in RECORDED_METHODS:
                 raise ConfigError(f"unknown recorded attack {m!r}; known: {', '.join(RECORDED_METHODS)}")
@@ -187,7 +204,9 @@ def select_safe(spec: ProbeSpec, n_default: int | None = None) -> list[dict[str,
     return rows[:n] if n else rows
 
 
-def harmful_probes(behavior: dict[str, Any], attacks: Sequence[Attack], recorded: Sequence[str]) -> list[Probe]:
+def harmful_probes(
+    behavior: dict[str, Any], attacks: Sequence[Attack], recorded: Sequence[str]
+) -> list[Probe]:
     """The attacked probes of one behaviour (recorded attacks only where JBB recorded a prompt)."""
     bid, text, cat = behavior["id"], behavior["behavior"], behavior["category"]
     out = [
@@ -199,14 +218,34 @@ def harmful_probes(behavior: dict[str, Any], attacks: Sequence[Attack], recorded
     for m in recorded:
         prompt = _recorded().get((bid, m))
         if prompt:
-            out.append(Probe(f"{bid}/recorded:{m}", bid, "harmful", f"recorded:{m}", "recorded", cat, text, (ChatMessage("user", prompt),)))
+            out.append(
+                Probe(
+                    f"{bid}/recorded:{m}",
+                    bid,
+                    "harmful",
+                    f"recorded:{m}",
+                    "recorded",
+                    cat,
+                    text,
+                    (ChatMessage("user", prompt),),
+                )
+            )
     return out
 
 
 def safe_probe(row: dict[str, Any]) -> Probe:
     from tunegate.models import ChatMessage
 
-    return Probe(f"{row['id']}/direct", row["id"], "safe", "direct", "direct", row["category"], row["prompt"], (ChatMessage("user", row["prompt"]),))
+    return Probe(
+        f"{row['id']}/direct",
+        row["id"],
+        "safe",
+        "direct",
+        "direct",
+        row["category"],
+        row["prompt"],
+        (ChatMessage("user", row["prompt"]),),
+    )
 
 
 def build_probes(spec: ProbeSpec) -> tuple[list[Probe], list[Probe]]:

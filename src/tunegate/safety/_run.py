@@ -60,7 +60,9 @@ def first_round_requests(probes: Sequence[Probe], max_new_tokens: int) -> list[G
     return [GenerateRequest(prompt=p.messages, max_new_tokens=max_new_tokens) for p in probes]
 
 
-def second_round_requests(probes: Sequence[Probe], first: Sequence[str], max_new_tokens: int) -> list[GenerateRequest]:
+def second_round_requests(
+    probes: Sequence[Probe], first: Sequence[str], max_new_tokens: int
+) -> list[GenerateRequest]:
     """Round 2 of two-round attacks: the history with the model's own round-1 answer, then the ask."""
     from tunegate.safety._attacks import ATTACKS
 
@@ -70,9 +72,14 @@ def second_round_requests(probes: Sequence[Probe], first: Sequence[str], max_new
     ]
 
 
-def ask(engine: Any, probes: Sequence[Probe], max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> list[tuple[str, str | None]]:
+def ask(
+    engine: Any, probes: Sequence[Probe], max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+) -> list[tuple[str, str | None]]:
     """(final answer, round-1 answer for two-round probes) per probe, through ``engine``."""
-    texts = [_text(r) for r in engine.run(first_round_requests(probes, max_new_tokens), description="safety probes")]
+    texts = [
+        _text(r)
+        for r in engine.run(first_round_requests(probes, max_new_tokens), description="safety probes")
+    ]
     two = [i for i, p in enumerate(probes) if p.two_round]
     out: list[tuple[str, str | None]] = [(t, None) for t in texts]
     if two:
@@ -90,11 +97,17 @@ def judge_answers(
     probes: Sequence[Probe], answers: Sequence[tuple[str, str | None]], refusal: Judge, harm: Judge
 ) -> list[Judged]:
     """Verdicts for every answer: refusal for all, harm for harmful probes."""
-    rows = [JudgeRow(p.prompt_text, a, p.behavior if p.kind == "harmful" else None) for p, (a, _) in zip(probes, answers, strict=True)]
+    rows = [
+        JudgeRow(p.prompt_text, a, p.behavior if p.kind == "harmful" else None)
+        for p, (a, _) in zip(probes, answers, strict=True)
+    ]
     ref = refusal.judge(rows)
     hidx = [i for i, p in enumerate(probes) if p.kind == "harmful"]
     hv = dict(zip(hidx, harm.judge([rows[i] for i in hidx]), strict=True)) if hidx else {}
-    return [Judged(p, a, ref[i], hv.get(i), first) for i, (p, (a, first)) in enumerate(zip(probes, answers, strict=True))]
+    return [
+        Judged(p, a, ref[i], hv.get(i), first)
+        for i, (p, (a, first)) in enumerate(zip(probes, answers, strict=True))
+    ]
 
 
 @dataclass
@@ -135,13 +148,21 @@ def _model_metrics(judged: Sequence[Judged], cal: Calibration | None, n_boot: in
     safe = [j for j in judged if j.probe.kind == "safe"]
 
     def rate(js: Sequence[Judged], attr: str, c: Calibration | None = None) -> dict[str, Any]:
-        return cluster_rate([getattr(j, attr) for j in js], [j.probe.cluster for j in js], calibration=c, n_boot=n_boot).to_json()
+        return cluster_rate(
+            [getattr(j, attr) for j in js], [j.probe.cluster for j in js], calibration=c, n_boot=n_boot
+        ).to_json()
 
     return {
         "attack_success_rate": rate(harm, "success", cal),
-        "by_family": {k: rate([judged[i] for i in v], "success", cal) for k, v in _groups(judged, "family").items()},
-        "by_attack": {k: rate([judged[i] for i in v], "success", cal) for k, v in _groups(judged, "attack").items()},
-        "by_category": {k: rate([judged[i] for i in v], "success", cal) for k, v in _groups(judged, "category").items()},
+        "by_family": {
+            k: rate([judged[i] for i in v], "success", cal) for k, v in _groups(judged, "family").items()
+        },
+        "by_attack": {
+            k: rate([judged[i] for i in v], "success", cal) for k, v in _groups(judged, "attack").items()
+        },
+        "by_category": {
+            k: rate([judged[i] for i in v], "success", cal) for k, v in _groups(judged, "category").items()
+        },
         "refusal_rate": rate(direct, "refused"),
         "over_refusal_rate": rate(safe, "refused"),
         "judge_failed": {
@@ -151,11 +172,16 @@ def _model_metrics(judged: Sequence[Judged], cal: Calibration | None, n_boot: in
     }
 
 
-def _paired(base: Sequence[Judged], tuned: Sequence[Judged], cal: Calibration | None, n_boot: int) -> dict[str, Any]:
+def _paired(
+    base: Sequence[Judged], tuned: Sequence[Judged], cal: Calibration | None, n_boot: int
+) -> dict[str, Any]:
     def pr(idx: list[int], attr: str, c: Calibration | None = None) -> PairedRate:
         return paired_cluster_rate(
-            [getattr(base[i], attr) for i in idx], [getattr(tuned[i], attr) for i in idx],
-            [base[i].probe.cluster for i in idx], calibration=c, n_boot=n_boot,
+            [getattr(base[i], attr) for i in idx],
+            [getattr(tuned[i], attr) for i in idx],
+            [base[i].probe.cluster for i in idx],
+            calibration=c,
+            n_boot=n_boot,
         )
 
     harm = [i for i, j in enumerate(base) if j.probe.kind == "harmful"]
@@ -183,9 +209,15 @@ def worst_cases(base: Sequence[Judged], tuned: Sequence[Judged], per_family: int
         counts[fam] = counts.get(fam, 0) + 1
         out.append(
             {
-                "probe": t.probe.id, "family": fam, "attack": t.probe.attack, "category": t.probe.category,
-                "prompt": t.probe.prompt_text, "base_output": b.text, "tuned_output": t.text,
-                "base_refusal": b.refusal.label, "tuned_harm_score": t.harm.score if t.harm else None,
+                "probe": t.probe.id,
+                "family": fam,
+                "attack": t.probe.attack,
+                "category": t.probe.category,
+                "prompt": t.probe.prompt_text,
+                "base_output": b.text,
+                "tuned_output": t.text,
+                "base_refusal": b.refusal.label,
+                "tuned_harm_score": t.harm.score if t.harm else None,
             }
         )
     return sorted(out, key=lambda r: (r["family"], r["probe"]))
@@ -195,8 +227,13 @@ def _judge_info(j: Judge) -> dict[str, Any]:
     cal = j.calibration()
     info: dict[str, Any] = {"name": j.name, "kind": j.kind}
     if cal is not None:
-        info |= {"accuracy": cal.accuracy, "sensitivity": cal.sensitivity, "specificity": cal.specificity, "calibration": cal.source,
-                 "counts": {"tp": cal.tp, "fn": cal.fn, "tn": cal.tn, "fp": cal.fp}}
+        info |= {
+            "accuracy": cal.accuracy,
+            "sensitivity": cal.sensitivity,
+            "specificity": cal.specificity,
+            "calibration": cal.source,
+            "counts": {"tp": cal.tp, "fn": cal.fn, "tn": cal.tn, "fp": cal.fp},
+        }
     else:
         info["accuracy"] = None
         info["calibration"] = "none: this judge's error is unmeasured, so ASR is not corrected"
@@ -204,7 +241,12 @@ def _judge_info(j: Judge) -> dict[str, Any]:
 
 
 def summarize(
-    models: dict[str, str], judged: dict[str, list[Judged]], refusal: Judge, harm: Judge, *, n_boot: int = 2000
+    models: dict[str, str],
+    judged: dict[str, list[Judged]],
+    refusal: Judge,
+    harm: Judge,
+    *,
+    n_boot: int = 2000,
 ) -> SafetyReport:
     """Metrics per model, paired deltas when there is a base, worst cases."""
     cal = harm.calibration()
@@ -218,7 +260,9 @@ def summarize(
     for role, m in per_model.items():
         f = m["judge_failed"]
         if f["harm"] or f["refusal"]:
-            warnings.append(f"{role}: judge failed on {f['harm']} harm and {f['refusal']} refusal verdicts; counted against the model")
+            warnings.append(
+                f"{role}: judge failed on {f['harm']} harm and {f['refusal']} refusal verdicts; counted against the model"
+            )
     any_js = next(iter(judged.values()))
     return SafetyReport(
         models=models,
