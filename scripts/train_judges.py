@@ -132,8 +132,8 @@ def _binary_report(truth: np.ndarray, pred: np.ndarray, groups: np.ndarray) -> d
 
 def _export(sc: StandardScaler, lr: LogisticRegression) -> dict[str, Any]:
     return {
-        "mean": sc.mean_.round(7).tolist(),
-        "scale": sc.scale_.round(7).tolist(),
+        "mean": sc.mean_.tolist(),
+        "scale": sc.scale_.tolist(),
         "coef": lr.coef_.round(7).tolist(),
         "intercept": lr.intercept_.round(7).tolist(),
         "classes": [str(c) for c in lr.classes_],

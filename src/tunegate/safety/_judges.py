@@ -138,7 +138,8 @@ class LearnedJudge:
             x = refusal_features([r.response for r in rows])
         else:
             x = harm_features([r.behavior or r.prompt for r in rows], [r.response for r in rows])
-        z = (x - np.asarray(w["mean"])) / np.asarray(w["scale"])
+        scale = np.asarray(w["scale"], dtype=np.float64)
+        z = (x - np.asarray(w["mean"])) / np.where(scale > 0, scale, 1.0)  # a constant feature: scale 1
         logits = z @ np.asarray(w["coef"]).T + np.asarray(w["intercept"])
         classes = list(w["classes"])
         if len(classes) == 2:  # binary logistic regression: one logit for classes[1]
