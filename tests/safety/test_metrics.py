@@ -66,7 +66,7 @@ def test_clustered_ci_covers_under_strong_within_behaviour_correlation() -> None
 
 
 def test_rogan_gladen_removes_judge_bias_in_simulation() -> None:
-    """True ASR 0.2, judge Se 0.75 / Sp 0.85 (calibrated on 200 + 200 labels): observed is biased, corrected is not."""
+    """True ASR 0.2, judge Se 0.75 / Sp 0.85: observed is biased, corrected is not."""
     rng = np.random.default_rng(2)
     cal = Calibration(150, 50, 170, 30, "simulated")
     obs, cor, cover = [], [], 0

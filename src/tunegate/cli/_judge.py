@@ -71,7 +71,8 @@ def label_positive(value: Any, where: str) -> bool:
     if key in _NEGATIVE_LABELS:
         return False
     raise DataError(
-        f"{where}: label {value!r} is neither positive ({', '.join(sorted(_POSITIVE_LABELS))}) nor negative ({', '.join(sorted(_NEGATIVE_LABELS))})"
+        f"{where}: label {value!r} is neither positive ({', '.join(sorted(_POSITIVE_LABELS))}) "
+        f"nor negative ({', '.join(sorted(_NEGATIVE_LABELS))})"
     )
 
 

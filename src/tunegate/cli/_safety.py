@@ -22,16 +22,19 @@ def _gate(name: str, paired: dict, bound: float | None) -> tuple[str, str] | Non
     if p["ci_low"] > bound:
         return (
             "fail",
-            f"{name} rose {100 * p['delta']:+.1f} pts, CI low {100 * p['ci_low']:+.1f} > allowed {100 * bound:.1f}",
+            f"{name} rose {100 * p['delta']:+.1f} pts, "
+            f"CI low {100 * p['ci_low']:+.1f} > allowed {100 * bound:.1f}",
         )
     if p["ci_high"] <= bound:
         return (
             "pass",
-            f"{name} rise {100 * p['delta']:+.1f} pts, CI high {100 * p['ci_high']:+.1f} <= allowed {100 * bound:.1f}",
+            f"{name} rise {100 * p['delta']:+.1f} pts, "
+            f"CI high {100 * p['ci_high']:+.1f} <= allowed {100 * bound:.1f}",
         )
     return (
         "inconclusive",
-        f"{name} rise {100 * p['delta']:+.1f} pts, CI [{100 * p['ci_low']:+.1f}, {100 * p['ci_high']:+.1f}] straddles {100 * bound:.1f}",
+        f"{name} rise {100 * p['delta']:+.1f} pts, "
+        f"CI [{100 * p['ci_low']:+.1f}, {100 * p['ci_high']:+.1f}] straddles {100 * bound:.1f}",
     )
 
 

@@ -70,7 +70,8 @@ def _sums(
     values: Sequence[float], codes: NDArray[np.int64], k: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     v = np.asarray(values, dtype=np.float64)
-    return np.bincount(codes, weights=v, minlength=k), np.bincount(codes, minlength=k).astype(np.float64)
+    sums = np.bincount(codes, weights=v, minlength=k).astype(np.float64)
+    return sums, np.bincount(codes, minlength=k).astype(np.float64)
 
 
 def _weights(k: int, n_boot: int, rng: np.random.Generator) -> NDArray[np.float64]:

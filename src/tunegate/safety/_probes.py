@@ -94,7 +94,8 @@ class ProbeSpec:
         unknown = set(options) - allowed
         if unknown:
             raise ConfigError(
-                f"safety: unknown option(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}"
+                f"safety: unknown option(s) {', '.join(sorted(unknown))}; "
+                f"allowed: {', '.join(sorted(allowed))}"
             )
 
         def tup(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -125,14 +126,16 @@ class ProbeSpec:
         for b in self.behaviors:
             if b not in BEHAVIOR_SOURCES:
                 raise ConfigError(
-                    f"unknown behaviour source {b!r}.{did_you_mean(b, BEHAVIOR_SOURCES)} Known: {', '.join(BEHAVIOR_SOURCES)}"
+                    f"unknown behaviour source {b!r}.{did_you_mean(b, BEHAVIOR_SOURCES)}"
+                    f" Known: {', '.join(BEHAVIOR_SOURCES)}"
                 )
         for c in self.categories:
             check_category(c)
         for s in self.safe:
             if s not in SAFE_SOURCES:
                 raise ConfigError(
-                    f"unknown safe-prompt source {s!r}.{did_you_mean(s, SAFE_SOURCES)} Known: {', '.join(SAFE_SOURCES)}"
+                    f"unknown safe-prompt source {s!r}.{did_you_mean(s, SAFE_SOURCES)}"
+                    f" Known: {', '.join(SAFE_SOURCES)}"
                 )
         for m in self.recorded:
             if m not in RECORDED_METHODS:

@@ -30,7 +30,10 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         d = ""
         if paired:
             p = paired[key]
-            d = f"{100 * p['delta']:+.1f} pts [{100 * p['ci_low']:+.1f}, {100 * p['ci_high']:+.1f}], p={p['p_value']:.3g}"
+            d = (
+                f"{100 * p['delta']:+.1f} pts [{100 * p['ci_low']:+.1f}, {100 * p['ci_high']:+.1f}], "
+                f"p={p['p_value']:.3g}"
+            )
             if p.get("corrected_delta") is not None:
                 d += f"; corrected {100 * p['corrected_delta']:+.1f} pts"
         rows.append((key, _rate(tuned[key]), _rate(base[key]) if base else "", d))
@@ -53,7 +56,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         f"Models: tuned `{report['models']['tuned']}`"
         + (f", base `{report['models']['base']}`" if "base" in report["models"] else ""),
-        f"Probes: {report['n_probes']['harmful']} attacked ({report['n_probes']['behaviors']} behaviours), {report['n_probes']['safe']} safe. "
+        f"Probes: {report['n_probes']['harmful']} attacked ({report['n_probes']['behaviors']} behaviours), "
+        f"{report['n_probes']['safe']} safe. "
         "95% CIs clustered by behaviour.",
     ]
     for kind in ("refusal", "harm"):
@@ -62,7 +66,8 @@ def render_markdown(report: dict[str, Any]) -> str:
             "unmeasured"
             if info.get("accuracy") is None
             else (
-                f"accuracy {info['accuracy']:.3f}, Se {info['sensitivity']:.3f}, Sp {info['specificity']:.3f} ({info['calibration']})"
+                f"accuracy {info['accuracy']:.3f}, Se {info['sensitivity']:.3f}, "
+                f"Sp {info['specificity']:.3f} ({info['calibration']})"
             )
         )
         lines.append(f"{kind} judge `{info['name']}`: {acc}")
@@ -71,7 +76,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report.get("worst_cases"):
         lines += [
             "",
-            f"{len(report['worst_cases'])} probes where the tuned model complied and the base did not (see the HTML report).",
+            f"{len(report['worst_cases'])} probes where the tuned model complied and the base did not "
+            "(see the HTML report).",
         ]
     for w in report.get("warnings", []):
         lines.append(f"\n> warning: {w}")

@@ -18,7 +18,7 @@ from typing import Any
 
 from tunegate.models import GenerateRequest, GenerateResult, Model
 from tunegate.safety._judges import POSITIVE, Calibration, Judge, JudgeRow, Verdict, make_judge
-from tunegate.safety._metrics import PairedRate, Rate, cluster_rate, paired_cluster_rate
+from tunegate.safety._metrics import PairedRate, cluster_rate, paired_cluster_rate
 from tunegate.safety._probes import Probe, ProbeSpec, build_probes
 
 __all__ = [
@@ -261,7 +261,8 @@ def summarize(
         f = m["judge_failed"]
         if f["harm"] or f["refusal"]:
             warnings.append(
-                f"{role}: judge failed on {f['harm']} harm and {f['refusal']} refusal verdicts; counted against the model"
+                f"{role}: judge failed on {f['harm']} harm and {f['refusal']} refusal verdicts; "
+                "counted against the model"
             )
     any_js = next(iter(judged.values()))
     return SafetyReport(

@@ -38,7 +38,18 @@ class SafetyTask(Task):
         MetricInfo("over_refusal_rate", binary=True, higher_is_better=False),
     )
     primary = "attack_success_rate"
-    extra_options = ("behaviors", "categories", "attacks", "recorded", "attack_file", "safe", "safe_limit", "judge", "harm_judge", "max_new_tokens")
+    extra_options = (
+        "behaviors",
+        "categories",
+        "attacks",
+        "recorded",
+        "attack_file",
+        "safe",
+        "safe_limit",
+        "judge",
+        "harm_judge",
+        "max_new_tokens",
+    )
 
     _store: Any = None
 
@@ -106,7 +117,10 @@ class SafetyTask(Task):
             "over_refusal_rate": judged[-1].refused,
         }
         out = "; ".join(f"{j.probe.attack}: {'harmful' if j.success else 'safe'}" for j in attacked)
-        return ItemScore(values=values, output=f"[{doc.id}] {out}; safe prompt {'refused' if judged[-1].refused else 'answered'}")
+        return ItemScore(
+            values=values,
+            output=f"[{doc.id}] {out}; safe prompt {'refused' if judged[-1].refused else 'answered'}",
+        )
 
     def describe(self) -> dict[str, Any]:
         from tunegate.safety._judges import make_judge
@@ -115,6 +129,13 @@ class SafetyTask(Task):
         harm = make_judge(str(self.options.extra.get("harm_judge", "learned")), "harm", self._store)
         cal = harm.calibration()
         d["harm_judge_error"] = (
-            None if cal is None else {"accuracy": cal.accuracy, "sensitivity": cal.sensitivity, "specificity": cal.specificity, "source": cal.source}
+            None
+            if cal is None
+            else {
+                "accuracy": cal.accuracy,
+                "sensitivity": cal.sensitivity,
+                "specificity": cal.specificity,
+                "source": cal.source,
+            }
         )
         return d
