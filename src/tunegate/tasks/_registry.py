@@ -18,5 +18,6 @@ TASKS: Registry[type[Task]] = Registry(
         "tunegate.tasks.gsm8k",
         "tunegate.tasks.humaneval",
         "tunegate.tasks.custom",
+        "tunegate.tasks.safety",
     ),
 )
