@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tunegate.cli import _compare, _diff, _history, _regress  # noqa: F401
+from tunegate.cli import _ab, _compare, _diff, _history, _regress  # noqa: F401
 from tunegate.cli._app import app
 
 __all__ = ["main"]

@@ -11,6 +11,7 @@ humans with their agreement (kappa and accuracy against the human majority of ea
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Hashable
 from dataclasses import asdict
 from typing import Any
 
@@ -81,10 +82,9 @@ def study_results(ss: StudyStore, study_id: str, *, n_boot: int = 2000, seed: in
     wr = win_rate(scores)
     cl = clustered_win_rate(scores, items, n_boot=n_boot, seed=seed) if several else None
     cs = confidence_sequence(scores)
-    ratings: dict[str, dict[str, int]] = defaultdict(dict)
+    labels: dict[Hashable, dict[Hashable, Hashable]] = defaultdict(dict)
     for v in votes:
-        ratings[v["rater"]][v["item_id"]] = v["winner"]  # type: ignore[assignment]
-    labels = {r: {i: w for i, w in d.items()} for r, d in ratings.items()}
+        labels[v["rater"]][v["item_id"]] = v["winner"]
     kappas = pairwise_kappas(labels)
     alpha = krippendorff_alpha(labels)
     flags = near_chance_raters(labels)
