@@ -110,6 +110,7 @@ class StudyStore:
         self.store = store
         self.engine = store.engine
         self._item_models: dict[tuple[str, int], tuple[str, str]] = {}
+        self._secrets: dict[str, str] = {}
 
     # -- studies -----------------------------------------------------------------------------------
     def create_study(
@@ -281,10 +282,11 @@ class StudyStore:
 
     def csrf_token(self, rater: Rater) -> str:
         """A per-rater form token: HMAC of the rater id under the study's secret (survives restarts)."""
-        with self.engine.connect() as c:
-            secret = c.execute(
-                sa.select(t.studies.c.secret).where(t.studies.c.id == rater.study_id)
-            ).scalar_one()
+        secret = self._secrets.get(rater.study_id)
+        if secret is None:  # immutable once a study exists: read it once
+            with self.engine.connect() as c:
+                q = sa.select(t.studies.c.secret).where(t.studies.c.id == rater.study_id)
+                secret = self._secrets[rater.study_id] = str(c.execute(q).scalar_one())
         return hmac.new(secret.encode(), rater.id.encode(), hashlib.sha256).hexdigest()[:32]
 
     # -- a rater's queue ---------------------------------------------------------------------------
