@@ -42,6 +42,10 @@ CHOICES = ("A", "B", "tie", "both_bad")
 MAX_REASON = 2000
 
 
+class _Conflict(Exception):
+    """A concurrent revision of the same vote won the race."""
+
+
 class StudyError(ConfigError):
     """A study, rater or vote request is invalid (unknown study, revoked rater, bad choice...)."""
 
@@ -353,11 +357,11 @@ class StudyStore:
             raise StudyError(f"choice must be one of {', '.join(CHOICES)}")
         if len(reason) > MAX_REASON:
             raise StudyError(f"the reason is longer than {MAX_REASON} characters")
-        for attempt in range(3):
+        for attempt in range(20):
             try:
                 return self._vote_once(rater, position, choice, reason)
-            except IntegrityError:  # two first votes of the same rater raced: retry as a revision
-                if attempt == 2:
+            except (IntegrityError, _Conflict):  # the same rater's votes raced: retry on the new state
+                if attempt == 19:
                     raise
         raise AssertionError("unreachable")
 
@@ -397,7 +401,7 @@ class StudyStore:
                     )
                 )
             else:
-                c.execute(
+                done = c.execute(
                     sa.update(t.votes)
                     .where(
                         t.votes.c.rater_id == rater.id,
@@ -406,6 +410,8 @@ class StudyStore:
                     )
                     .values(choice=choice, winner=winner, reason=reason, revision=revision, updated_at=now)
                 )
+                if done.rowcount != 1:  # another revision got in first: roll back, retry
+                    raise _Conflict
             c.execute(
                 sa.insert(t.vote_history).values(
                     study_id=rater.study_id,
