@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tunegate.store import open_store
+from tunegate.store import _schema, open_store
 from tunegate.store._store import _MIGRATIONS
 
 T0 = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
@@ -160,9 +160,9 @@ def _fill_0001(db_url: str) -> None:
 def test_upgrading_a_0001_store_with_data_keeps_everything(db_url: str) -> None:
     _alembic(db_url, "0001")
     _fill_0001(db_url)
-    store = open_store(db_url)  # migrates to 0002
+    store = open_store(db_url)  # migrates to the head (0002, then 0003)
     with store.engine.connect() as c:
-        assert c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        assert c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == _schema.SCHEMA_REVISION
     names = set(sa.inspect(store.engine).get_table_names())
     assert "comparisons" not in names and "items" in names
 

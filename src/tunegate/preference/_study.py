@@ -1,0 +1,505 @@
+"""Study logic on the store: create a study, invite and revoke raters, balanced assignments, votes.
+
+A study compares *models* (internal keys such as ``base`` and ``tuned``, mapped to specs in its config)
+on *items*: a query and the answers of two of those models (x and y). Each rater gets a queue of items;
+an item goes to ``k`` raters, always to the raters with the fewest items so far having room, so the
+load is balanced. Per (rater, item) a coin decides whether x is shown as A or as B. Tokens are stored
+only as SHA-256 hashes; a lost token is replaced by inviting again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import random
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from tunegate.errors import ConfigError
+from tunegate.preference import _tables as t
+from tunegate.store import Store
+
+__all__ = [
+    "CHOICES",
+    "Assignment",
+    "ItemSpec",
+    "Rater",
+    "StudyError",
+    "StudySettings",
+    "StudyStore",
+    "hash_token",
+]
+
+#: what a rater can answer; "tie" and "both_bad" are both "no preference" in the win rate
+CHOICES = ("A", "B", "tie", "both_bad")
+MAX_REASON = 2000
+
+
+class _Conflict(Exception):
+    """A concurrent revision of the same vote won the race."""
+
+
+class StudyError(ConfigError):
+    """A study, rater or vote request is invalid (unknown study, revoked rater, bad choice...)."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """One comparison to rate: a query (text or chat messages) and two models' answers."""
+
+    query: str | list[dict[str, str]]
+    model_x: str
+    model_y: str
+    answer_x: str
+    answer_y: str
+    tags: tuple[str, ...] = ()
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """What the owner chose: raters per item, items per rater, the instructions, the models."""
+
+    name: str
+    models: dict[str, str]  # key -> spec (never shown to raters)
+    reference: str
+    candidate: str
+    overlap: int = 3
+    items_per_rater: int = 20
+    instructions: str = "Which answer is better for the user? Judge helpfulness, correctness and clarity."
+    source_run_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rater:
+    id: str
+    study_id: str
+    name: str
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One item of a rater's queue as the rater sees it: A and B already in the rater's order."""
+
+    position: int
+    item_id: int
+    query: str | list[dict[str, str]]
+    answer_a: str
+    answer_b: str
+    choice: str | None
+    reason: str
+
+
+class StudyStore:
+    """Typed access to the study tables of an open :class:`~tunegate.store.Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = store.engine
+        self._item_models: dict[tuple[str, int], tuple[str, str]] = {}
+        self._secrets: dict[str, str] = {}
+
+    # -- studies -----------------------------------------------------------------------------------
+    def create_study(
+        self, settings: StudySettings, items: Sequence[ItemSpec], seed: int = 0
+    ) -> tuple[str, str]:
+        """Store a study and its items; returns (study id, owner token)."""
+        if not items:
+            raise StudyError("a study needs at least one item")
+        if settings.overlap < 1 or settings.items_per_rater < 1:
+            raise StudyError("overlap and items per rater must be at least 1")
+        for key in (settings.reference, settings.candidate):
+            if key not in settings.models:
+                raise StudyError(f"model {key!r} is not one of the study's models {sorted(settings.models)}")
+        study_id = uuid.uuid4().hex[:12]
+        owner = secrets.token_urlsafe(24)
+        config = {
+            "models": settings.models,
+            "reference": settings.reference,
+            "candidate": settings.candidate,
+            "overlap": settings.overlap,
+            "items_per_rater": settings.items_per_rater,
+            "instructions": settings.instructions,
+            "seed": seed,
+            **settings.extra,
+        }
+        with self.engine.begin() as c:
+            c.execute(
+                sa.insert(t.studies).values(
+                    id=study_id,
+                    name=settings.name,
+                    source_run_id=settings.source_run_id,
+                    config=config,
+                    owner_token_hash=hash_token(owner),
+                    secret=secrets.token_hex(32),
+                    created_at=_now(),
+                )
+            )
+            c.execute(
+                sa.insert(t.items),
+                [
+                    {
+                        "study_id": study_id,
+                        "id": i,
+                        "query": it.query,
+                        "tags": list(it.tags),
+                        "model_x": it.model_x,
+                        "model_y": it.model_y,
+                        "answer_x": it.answer_x,
+                        "answer_y": it.answer_y,
+                        "source": it.source,
+                    }
+                    for i, it in enumerate(items)
+                ],
+            )
+        return study_id, owner
+
+    def get_study(self, study_id: str) -> dict[str, Any]:
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(t.studies).where(t.studies.c.id.startswith(study_id, autoescape=True)))
+            found = [dict(r) for r in rows.mappings()]
+        if not found:
+            raise StudyError(f"no study {study_id!r} in {self.store.url}; `tunegate ab list` lists studies")
+        if len(found) > 1:
+            raise StudyError(f"study id {study_id!r} is ambiguous; give more of it")
+        return found[0]
+
+    def list_studies(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            q = sa.select(t.studies).order_by(t.studies.c.created_at.desc())
+            return [dict(r) for r in c.execute(q).mappings()]
+
+    def studies_for_run(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            q = sa.select(t.studies).where(t.studies.c.source_run_id == run_id)
+            return [dict(r) for r in c.execute(q.order_by(t.studies.c.created_at)).mappings()]
+
+    def check_owner(self, study_id: str, token: str | None) -> bool:
+        if not token:
+            return False
+        with self.engine.connect() as c:
+            h = c.execute(sa.select(t.studies.c.owner_token_hash).where(t.studies.c.id == study_id)).scalar()
+        return h is not None and hmac.compare_digest(h, hash_token(token))
+
+    def items(self, study_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            q = sa.select(t.items).where(t.items.c.study_id == study_id).order_by(t.items.c.id)
+            return [dict(r) for r in c.execute(q).mappings()]
+
+    # -- raters ------------------------------------------------------------------------------------
+    def invite(self, study_id: str, names: Sequence[str]) -> list[tuple[Rater, str]]:
+        """Create raters with fresh secret tokens and give each a balanced queue; returns (rater, token)."""
+        study = self.get_study(study_id)
+        cfg = study["config"]
+        sid = study["id"]
+        out: list[tuple[Rater, str]] = []
+        with self.engine.begin() as c:
+            n_items = c.execute(
+                sa.select(sa.func.count()).select_from(t.items).where(t.items.c.study_id == sid)
+            ).scalar_one()
+            load = dict.fromkeys(range(int(n_items)), 0)
+            rows = c.execute(
+                sa.select(t.assignments.c.item_id, sa.func.count())
+                .where(t.assignments.c.study_id == sid)
+                .group_by(t.assignments.c.item_id)
+            )
+            for item_id, n in rows:
+                load[int(item_id)] = int(n)
+            n_raters = c.execute(
+                sa.select(sa.func.count()).select_from(t.raters).where(t.raters.c.study_id == sid)
+            ).scalar_one()
+            for j, name in enumerate(names):
+                rng = random.Random(f"{cfg.get('seed', 0)}:{sid}:{int(n_raters) + j}")
+                token = secrets.token_urlsafe(24)
+                rater = Rater(uuid.uuid4().hex[:12], sid, name, False)
+                c.execute(
+                    sa.insert(t.raters).values(
+                        id=rater.id,
+                        study_id=sid,
+                        name=name,
+                        token_hash=hash_token(token),
+                        revoked=False,
+                        created_at=_now(),
+                    )
+                )
+                order = sorted(load, key=lambda i: (load[i] >= cfg["overlap"], load[i], rng.random()))
+                chosen = order[: cfg["items_per_rater"]]
+                rng.shuffle(chosen)
+                for item_id in chosen:
+                    load[item_id] += 1
+                c.execute(
+                    sa.insert(t.assignments),
+                    [
+                        {
+                            "rater_id": rater.id,
+                            "position": pos,
+                            "study_id": sid,
+                            "item_id": item_id,
+                            "flip": rng.random() < 0.5,
+                        }
+                        for pos, item_id in enumerate(chosen)
+                    ],
+                )
+                out.append((rater, token))
+        return out
+
+    def raters(self, study_id: str) -> list[Rater]:
+        with self.engine.connect() as c:
+            q = sa.select(t.raters).where(t.raters.c.study_id == study_id).order_by(t.raters.c.created_at)
+            return [Rater(r.id, r.study_id, r.name, bool(r.revoked)) for r in c.execute(q)]
+
+    def revoke(self, study_id: str, rater: str) -> Rater:
+        """Revoke a rater (by id or name): their token stops working; their votes stay counted."""
+        match = [r for r in self.raters(study_id) if rater in (r.id, r.name)]
+        if len(match) != 1:
+            raise StudyError(f"no single rater {rater!r} in study {study_id}")
+        with self.engine.begin() as c:
+            c.execute(sa.update(t.raters).where(t.raters.c.id == match[0].id).values(revoked=True))
+        return Rater(match[0].id, study_id, match[0].name, True)
+
+    def rater_by_token(self, token: str) -> Rater | None:
+        """The rater of an invite token, or None when unknown or revoked."""
+        if not token or len(token) > 200:
+            return None
+        with self.engine.connect() as c:
+            r = c.execute(sa.select(t.raters).where(t.raters.c.token_hash == hash_token(token))).first()
+        if r is None or r.revoked:
+            return None
+        return Rater(r.id, r.study_id, r.name, False)
+
+    def csrf_token(self, rater: Rater) -> str:
+        """A per-rater form token: HMAC of the rater id under the study's secret (survives restarts)."""
+        secret = self._secrets.get(rater.study_id)
+        if secret is None:  # immutable once a study exists: read it once
+            with self.engine.connect() as c:
+                q = sa.select(t.studies.c.secret).where(t.studies.c.id == rater.study_id)
+                secret = self._secrets[rater.study_id] = str(c.execute(q).scalar_one())
+        return hmac.new(secret.encode(), rater.id.encode(), hashlib.sha256).hexdigest()[:32]
+
+    # -- a rater's queue ---------------------------------------------------------------------------
+    def queue(self, rater: Rater) -> list[Assignment]:
+        """The rater's items in order, with their current vote (choice as the rater saw it)."""
+        a, i, v = t.assignments, t.items, t.votes
+        q = (
+            sa.select(
+                a.c.position,
+                a.c.item_id,
+                a.c.flip,
+                i.c.query,
+                i.c.answer_x,
+                i.c.answer_y,
+                v.c.choice,
+                v.c.reason,
+            )
+            .select_from(
+                a.join(i, sa.and_(i.c.study_id == a.c.study_id, i.c.id == a.c.item_id)).outerjoin(
+                    v, sa.and_(v.c.rater_id == a.c.rater_id, v.c.item_id == a.c.item_id)
+                )
+            )
+            .where(a.c.rater_id == rater.id)
+            .order_by(a.c.position)
+        )
+        with self.engine.connect() as c:
+            rows = c.execute(q).all()
+        out = []
+        for r in rows:
+            first, second = (r.answer_y, r.answer_x) if r.flip else (r.answer_x, r.answer_y)
+            out.append(Assignment(r.position, r.item_id, r.query, first, second, r.choice, r.reason or ""))
+        return out
+
+    def progress(self, rater: Rater) -> tuple[int, int]:
+        """(items voted, items assigned) of a rater."""
+        with self.engine.connect() as c:
+            total = c.execute(
+                sa.select(sa.func.count())
+                .select_from(t.assignments)
+                .where(t.assignments.c.rater_id == rater.id)
+            ).scalar_one()
+            done = c.execute(
+                sa.select(sa.func.count()).select_from(t.votes).where(t.votes.c.rater_id == rater.id)
+            ).scalar_one()
+        return int(done), int(total)
+
+    def _models_of(self, c: sa.Connection, study_id: str, item_id: int) -> tuple[str, str]:
+        key = (study_id, item_id)
+        if key not in self._item_models:
+            r = c.execute(
+                sa.select(t.items.c.model_x, t.items.c.model_y).where(
+                    t.items.c.study_id == study_id, t.items.c.id == item_id
+                )
+            ).one()
+            self._item_models[key] = (r.model_x, r.model_y)
+        return self._item_models[key]
+
+    def vote(self, rater: Rater, position: int, choice: str, reason: str = "") -> int:
+        """Record the rater's vote on the item at ``position`` of their queue; returns its revision.
+
+        A second vote on the same item replaces the counted one (revision + 1); every vote is kept in
+        the history. Safe under concurrent requests of the same rater (the primary key decides)."""
+        if choice not in CHOICES:
+            raise StudyError(f"choice must be one of {', '.join(CHOICES)}")
+        if len(reason) > MAX_REASON:
+            raise StudyError(f"the reason is longer than {MAX_REASON} characters")
+        for attempt in range(20):
+            try:
+                return self._vote_once(rater, position, choice, reason)
+            except (IntegrityError, _Conflict):  # the same rater's votes raced: retry on the new state
+                if attempt == 19:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _vote_once(self, rater: Rater, position: int, choice: str, reason: str) -> int:
+        now = _now()
+        with self.engine.begin() as c:
+            a = c.execute(
+                sa.select(t.assignments.c.item_id, t.assignments.c.flip).where(
+                    t.assignments.c.rater_id == rater.id, t.assignments.c.position == position
+                )
+            ).first()
+            if a is None:
+                raise StudyError(f"no item {position} in this rater's queue")
+            x, y = self._models_of(c, rater.study_id, a.item_id)
+            left, right = (y, x) if a.flip else (x, y)
+            winner = {"A": left, "B": right}.get(choice, choice)
+            old = c.execute(
+                sa.select(t.votes.c.revision).where(
+                    t.votes.c.rater_id == rater.id, t.votes.c.item_id == a.item_id
+                )
+            ).scalar()
+            revision = 1 if old is None else int(old) + 1
+            if old is None:
+                c.execute(
+                    sa.insert(t.votes).values(
+                        rater_id=rater.id,
+                        item_id=a.item_id,
+                        study_id=rater.study_id,
+                        position=position,
+                        choice=choice,
+                        winner=winner,
+                        left_model=left,
+                        reason=reason,
+                        revision=1,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            else:
+                done = c.execute(
+                    sa.update(t.votes)
+                    .where(
+                        t.votes.c.rater_id == rater.id,
+                        t.votes.c.item_id == a.item_id,
+                        t.votes.c.revision == old,
+                    )
+                    .values(choice=choice, winner=winner, reason=reason, revision=revision, updated_at=now)
+                )
+                if done.rowcount != 1:  # another revision got in first: roll back, retry
+                    raise _Conflict
+            c.execute(
+                sa.insert(t.vote_history).values(
+                    study_id=rater.study_id,
+                    rater_id=rater.id,
+                    item_id=a.item_id,
+                    choice=choice,
+                    winner=winner,
+                    reason=reason,
+                    revision=revision,
+                    created_at=now,
+                )
+            )
+        return revision
+
+    # -- reading votes (owner side) ----------------------------------------------------------------
+    def votes(self, study_id: str) -> list[dict[str, Any]]:
+        """Every counted vote with its item's models, answers' lengths, tags and the rater's name."""
+        v, i, r = t.votes, t.items, t.raters
+        q = (
+            sa.select(
+                v.c.rater_id,
+                r.c.name.label("rater"),
+                v.c.item_id,
+                v.c.choice,
+                v.c.winner,
+                v.c.left_model,
+                v.c.reason,
+                v.c.revision,
+                v.c.created_at,
+                v.c.updated_at,
+                i.c.model_x,
+                i.c.model_y,
+                i.c.answer_x,
+                i.c.answer_y,
+                i.c.tags,
+                i.c.query,
+            )
+            .select_from(
+                v.join(i, sa.and_(i.c.study_id == v.c.study_id, i.c.id == v.c.item_id)).join(
+                    r, r.c.id == v.c.rater_id
+                )
+            )
+            .where(v.c.study_id == study_id)
+            .order_by(v.c.created_at, v.c.rater_id, v.c.item_id)
+        )
+        with self.engine.connect() as c:
+            return [dict(x) for x in c.execute(q).mappings()]
+
+    def history(self, study_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            q = (
+                sa.select(t.vote_history)
+                .where(t.vote_history.c.study_id == study_id)
+                .order_by(t.vote_history.c.id)
+            )
+            return [dict(x) for x in c.execute(q).mappings()]
+
+    def put_judgements(
+        self, study_id: str, judge: str, rows: Sequence[tuple[int, str, dict[str, Any]]]
+    ) -> None:
+        now = _now()
+        with self.engine.begin() as c:
+            c.execute(
+                sa.delete(t.judgements).where(
+                    t.judgements.c.study_id == study_id, t.judgements.c.judge == judge
+                )
+            )
+            if rows:
+                c.execute(
+                    sa.insert(t.judgements),
+                    [
+                        {
+                            "study_id": study_id,
+                            "item_id": i,
+                            "judge": judge,
+                            "winner": w,
+                            "detail": d,
+                            "created_at": now,
+                        }
+                        for i, w, d in rows
+                    ],
+                )
+
+    def judgements(self, study_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            q = (
+                sa.select(t.judgements)
+                .where(t.judgements.c.study_id == study_id)
+                .order_by(t.judgements.c.item_id)
+            )
+            return [dict(x) for x in c.execute(q).mappings()]
