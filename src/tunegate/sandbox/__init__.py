@@ -36,13 +36,14 @@ risk and a daemon that calls ``setsid`` escapes the group kill unless the pid na
 
 from __future__ import annotations
 
-from tunegate.sandbox._isolation import Containment, containment, stray_processes
-from tunegate.sandbox._limits import STATUSES, ExecResult, Limits, Status
+from tunegate.sandbox._isolation import Containment, containment, leftovers, stray_processes
+from tunegate.sandbox._limits import STATUSES, CheckProgram, ExecResult, Limits, Status
 from tunegate.sandbox._pool import build_check_program, check_program, run_many
-from tunegate.sandbox._runner import run_program
+from tunegate.sandbox._runner import run_check, run_program, signal_name
 
 __all__ = [
     "STATUSES",
+    "CheckProgram",
     "Containment",
     "ExecResult",
     "Limits",
@@ -50,7 +51,10 @@ __all__ = [
     "build_check_program",
     "check_program",
     "containment",
+    "leftovers",
+    "run_check",
     "run_many",
     "run_program",
+    "signal_name",
     "stray_processes",
 ]
