@@ -6,8 +6,8 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import functools
-import os
 import logging
+import os
 import shutil
 import stat
 import subprocess
@@ -28,8 +28,8 @@ __all__ = [
     "become_subreaper",
     "containment",
     "kill_uid",
-    "leftovers",
     "lease_uid",
+    "leftovers",
     "stray_processes",
     "sweep_uid",
 ]
@@ -65,7 +65,11 @@ class Containment:
     cgroup: str | None = None  # "v2" or "v1": memory and process limits on the whole sample
 
     def describe(self) -> str:
-        ns = "user+pid+net+mount+ipc+uts, private /tmp /var/tmp /dev/shm, no /run" if self.namespaces else "none"
+        ns = (
+            "user+pid+net+mount+ipc+uts, private /tmp /var/tmp /dev/shm, no /run"
+            if self.namespaces
+            else "none"
+        )
         return (
             f"uid drop: {'yes' if self.uid_drop else 'no'}; namespaces: {ns}; "
             f"cgroup: {self.cgroup or 'none (per-process rlimits only)'}; "
@@ -79,17 +83,24 @@ class Containment:
         if not self.namespaces:
             gaps += [
                 "the program shares /tmp, /var/tmp and /dev/shm with the machine"
-                + (" (its files there are deleted after the run)" if self.uid_drop else " and its files there stay"),
+                + (
+                    " (its files there are deleted after the run)"
+                    if self.uid_drop
+                    else " and its files there stay"
+                ),
                 "it can read other processes' command lines in /proc",
                 "loopback and other network addresses are closed only by seccomp",
             ]
         if not self.uid_drop:
             gaps += [
                 "it runs as our own user: files we may write are at risk",
-                "a daemon that calls setsid escapes the kill" + ("" if self.namespaces else " and /proc/<pid>/mem of our processes is open to it"),
+                "a daemon that calls setsid escapes the kill"
+                + ("" if self.namespaces else " and /proc/<pid>/mem of our processes is open to it"),
             ]
         if self.cgroup is None:
-            gaps.append("memory and process limits apply per process (and per uid), not to the sample as a whole")
+            gaps.append(
+                "memory and process limits apply per process (and per uid), not to the sample as a whole"
+            )
         return gaps
 
 
@@ -152,8 +163,7 @@ def containment(namespaces: bool = True) -> Containment:
 
 # the namespaces are only used when their root may also mount the private tmpfs folders
 _MOUNT_PROBE = (
-    "import ctypes; l = ctypes.CDLL(None); "
-    "assert l.mount(b'tmpfs', b'/tmp', b'tmpfs', 6, b'size=64k') == 0"
+    "import ctypes; l = ctypes.CDLL(None); assert l.mount(b'tmpfs', b'/tmp', b'tmpfs', 6, b'size=64k') == 0"
 )
 
 
@@ -168,7 +178,9 @@ def _lock_dir() -> int:
     st = os.fstat(fd)
     if st.st_uid != os.geteuid() or st.st_mode & 0o077:
         os.close(fd)
-        raise RuntimeError(f"unsafe sandbox lock folder {path} (owner {st.st_uid}, mode {st.st_mode & 0o777:o})")
+        raise RuntimeError(
+            f"unsafe sandbox lock folder {path} (owner {st.st_uid}, mode {st.st_mode & 0o777:o})"
+        )
     return fd
 
 

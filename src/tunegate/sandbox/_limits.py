@@ -16,8 +16,8 @@ class Limits:
     """Resource limits of one run; ``cpu_s=None`` means "the wall-time limit, rounded up".
 
     ``memory_bytes`` bounds each process (``RLIMIT_AS``) and, where there is a cgroup, all processes
-    of the sample together, tmpfs files included; ``max_processes`` is what the program may start
-    besides the sandbox's own few (per cgroup and per uid). ``tmp_bytes`` is the size of each
+    of the sample together, tmpfs files included; ``max_processes`` counts the program's processes,
+    its own included, not the sandbox's (per cgroup, and per uid as ``RLIMIT_NPROC``). ``tmp_bytes`` is the size of each
     private tmpfs (/tmp, /var/tmp, /dev/shm) when there are namespaces.
     """
 

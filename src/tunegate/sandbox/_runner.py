@@ -36,7 +36,6 @@ __all__ = ["run_check", "run_program", "signal_name"]
 
 _BOOTSTRAP = (Path(__file__).with_name("_bootstrap.py")).read_text(encoding="utf-8")
 _EXIT_EXCEPTION, _EXIT_MEMORY, _EXIT_BOOTSTRAP = 1, 3, 70
-_OVERHEAD_PROCS = 4  # the start gate/unshare, the supervisor, the checker, the program's own process
 _GATE = 'read -r _ && exec "$@"'  # wait until the runner has put this process in the cgroup
 
 
@@ -78,7 +77,18 @@ def signal_name(sig: int) -> str:
 
 def _argv(box: Containment, cfg: dict[str, Any]) -> list[str]:
     prefix = [box.unshare, *NS_FLAGS, "--kill-child"] if box.namespaces and box.unshare else []
-    return ["/bin/sh", "-c", _GATE, "tunegate-sandbox", *prefix, box.interpreter, "-I", "-c", _BOOTSTRAP, json.dumps(cfg)]
+    return [
+        "/bin/sh",
+        "-c",
+        _GATE,
+        "tunegate-sandbox",
+        *prefix,
+        box.interpreter,
+        "-I",
+        "-c",
+        _BOOTSTRAP,
+        json.dumps(cfg),
+    ]
 
 
 def _kill_all(proc: subprocess.Popen[bytes], uid: int | None, cg: SampleCgroup | None) -> None:
@@ -217,6 +227,8 @@ def _execute(
         _adopt_orphans()
     cpu_limit = max(1, math.ceil(limits.cpu_s if limits.cpu_s is not None else timeout_s))
     start = time.monotonic()
+    # the sandbox's own processes: the supervisor, unshare's parent, the checker
+    overhead = 1 + int(box.namespaces) + int("test" in files)
     cg: SampleCgroup | None = None
     try:
         with lease_uid() as uid, _workdir(uid) as workdir:
@@ -231,13 +243,15 @@ def _execute(
                 "cpu_s": cpu_limit,
                 "memory_bytes": limits.memory_bytes,
                 "file_size_bytes": limits.file_size_bytes,
-                "max_processes": limits.max_processes + _OVERHEAD_PROCS,
+                "max_processes": limits.max_processes + overhead,
                 "max_open_files": limits.max_open_files,
             }
             if box.cgroup is not None:
-                cg = create_cgroup(limits.memory_bytes, limits.max_processes + _OVERHEAD_PROCS)
+                cg = create_cgroup(limits.memory_bytes, limits.max_processes + overhead)
                 if cg is None:
-                    return ExecResult(False, "error", "could not create the sample's cgroup", None, "", "", 0.0)
+                    return ExecResult(
+                        False, "error", "could not create the sample's cgroup", None, "", "", 0.0
+                    )
             r, w = os.pipe()
             try:
                 cfg["status_fd"] = w  # pass_fds keeps the number
@@ -266,7 +280,9 @@ def _execute(
                 with suppress(BrokenPipeError):
                     proc.stdin.write(b"go\n")
                     proc.stdin.close()
-                out_b, err_b, timed_out, over = _collect(proc, uid, start + timeout_s, limits.max_output_bytes)
+                out_b, err_b, timed_out, over = _collect(
+                    proc, uid, start + timeout_s, limits.max_output_bytes
+                )
             finally:
                 _kill_all(proc, uid, cg)
                 oom = cg is not None and cg.oom_kills() > 0
@@ -281,7 +297,9 @@ def _execute(
     except (OSError, RuntimeError) as exc:  # the machinery, not the program: a uid lease, a cgroup
         if cg is not None:
             cg.remove()
-        return ExecResult(False, "error", f"the sandbox failed: {exc}", None, "", "", time.monotonic() - start)
+        return ExecResult(
+            False, "error", f"the sandbox failed: {exc}", None, "", "", time.monotonic() - start
+        )
     duration = time.monotonic() - start
     out, err = out_b.decode("utf-8", "replace"), err_b.decode("utf-8", "replace")
     try:
@@ -323,5 +341,9 @@ def run_check(check: CheckProgram, *, timeout_s: float = 10.0, limits: Limits | 
     """Run ``check.program`` contained and its tests in a separate checker process (see the package
     docstring); ``passed`` comes only from the checker's verdict. Never raises."""
     if not check.entry_point.isidentifier():
-        return ExecResult(False, "error", f"entry point {check.entry_point!r} is not a name", None, "", "", 0.0)
-    return _execute({"program": check.program, "test": check.test}, {"entry_point": check.entry_point}, timeout_s, limits)
+        return ExecResult(
+            False, "error", f"entry point {check.entry_point!r} is not a name", None, "", "", 0.0
+        )
+    return _execute(
+        {"program": check.program, "test": check.test}, {"entry_point": check.entry_point}, timeout_s, limits
+    )
