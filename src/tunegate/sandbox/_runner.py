@@ -36,7 +36,7 @@ __all__ = ["run_check", "run_program", "signal_name"]
 
 _BOOTSTRAP = (Path(__file__).with_name("_bootstrap.py")).read_text(encoding="utf-8")
 _EXIT_EXCEPTION, _EXIT_MEMORY, _EXIT_BOOTSTRAP = 1, 3, 70
-_GATE = 'read -r _ && exec "$@"'  # wait until the runner has put this process in the cgroup
+_GATE = 'unset PWD; read -r _ && exec "$@"'  # wait until the runner has put this process in the cgroup
 
 
 @functools.cache
