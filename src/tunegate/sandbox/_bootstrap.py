@@ -20,6 +20,7 @@ done flag) to the status pipe, which only it holds.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -47,8 +48,35 @@ _SYS = {
         "socketpair": 53,
         "clone": 56,
         "clone3": 435,
-        "deny": (101, 310, 311, 438, 312, 425, 426, 427, 165, 166, 155, 272, 308, 161, 321, 298, 323)
-        + (248, 249, 250, 428, 429, 430, 431, 432, 433, 442),
+        "deny": (
+            101,
+            310,
+            311,
+            438,
+            312,
+            425,
+            426,
+            427,
+            165,
+            166,
+            155,
+            272,
+            308,
+            161,
+            321,
+            298,
+            323,
+            248,
+            249,
+            250,
+            428,
+            429,
+            430,
+            431,
+            432,
+            433,
+            442,
+        ),
     },
     "aarch64": {
         "audit": 0xC00000B7,
@@ -56,8 +84,35 @@ _SYS = {
         "socketpair": 199,
         "clone": 220,
         "clone3": 435,
-        "deny": (117, 270, 271, 438, 272, 425, 426, 427, 40, 39, 41, 97, 268, 51, 280, 241, 282)
-        + (217, 218, 219, 428, 429, 430, 431, 432, 433, 442),
+        "deny": (
+            117,
+            270,
+            271,
+            438,
+            272,
+            425,
+            426,
+            427,
+            40,
+            39,
+            41,
+            97,
+            268,
+            51,
+            280,
+            241,
+            282,
+            217,
+            218,
+            219,
+            428,
+            429,
+            430,
+            431,
+            432,
+            433,
+            442,
+        ),
     },
 }
 # deny: ptrace, process_vm_readv/writev, pidfd_getfd, kcmp, io_uring_*, mount, umount2, pivot_root,
@@ -188,10 +243,8 @@ def _contain(cfg: dict[str, Any], keep: dict[int, int]) -> None:
     top = max(keep, default=2)
     for fd in range(3, top + 1):
         if fd not in keep:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
     os.closerange(top + 1, 65536)
     _set_limits(cfg)
     _drop_capabilities()
@@ -211,10 +264,8 @@ def _print_exc(exc: BaseException) -> None:
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != "prog.py":
         tb = tb.tb_next  # drop the bootstrap's own frames
-    try:
+    with contextlib.suppress(BaseException):
         traceback.print_exception(type(exc), exc, tb)
-    except BaseException:
-        pass
 
 
 def _exit_for_system_exit(exc: SystemExit) -> None:
@@ -400,10 +451,8 @@ def _program(cfg: dict[str, Any], source: str, keep: dict[int, int]) -> None:
     if cfg["mode"] == "check":
         _serve(scope)
     _quiet_flush()
-    try:
+    with contextlib.suppress(OSError):
         os.write(_OUT, b"done")
-    except OSError:
-        pass
     os._exit(0)
 
 
@@ -472,20 +521,16 @@ def _print_exc_any(exc: BaseException) -> None:
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != "check.py":
         tb = tb.tb_next
-    try:
+    with contextlib.suppress(BaseException):
         traceback.print_exception(type(exc), exc, tb)
-    except BaseException:
-        pass
 
 
 def _checker(cfg: dict[str, Any], test: str, keep: dict[int, int]) -> None:
     _contain(cfg, keep)
     verdict = _verdict(test, str(cfg["entry_point"]))
     _quiet_flush()
-    try:
+    with contextlib.suppress(OSError):
         os.write(5, json.dumps(verdict).encode())
-    except OSError:
-        pass
     os._exit(0)
 
 

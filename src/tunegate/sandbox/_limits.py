@@ -17,8 +17,8 @@ class Limits:
 
     ``memory_bytes`` bounds each process (``RLIMIT_AS``) and, where there is a cgroup, all processes
     of the sample together, tmpfs files included; ``max_processes`` counts the program's processes,
-    its own included, not the sandbox's (per cgroup, and per uid as ``RLIMIT_NPROC``). ``tmp_bytes`` is the size of each
-    private tmpfs (/tmp, /var/tmp, /dev/shm) when there are namespaces.
+    its own included, not the sandbox's (per cgroup, and per uid as ``RLIMIT_NPROC``).
+    ``tmp_bytes`` is the size of each private tmpfs (/tmp, /var/tmp, /dev/shm) with namespaces.
     """
 
     cpu_s: float | None = None

@@ -5,7 +5,8 @@ The prompt is the problem's ``prompt`` (signature and docstring), given as plain
 writes the body, stopping at ``"\\nclass"``, ``"\\ndef"``, ``"\\n#"``, ``"\\nif"`` or ``"\\nprint"`` (the
 Codex paper's and lm-eval's stop sequences), at most 384 new tokens. The program ``prompt +
 completion`` runs in :mod:`tunegate.sandbox` (never in this process) and the problem's ``check``
-function judges it from a separate checker process, so the program cannot forge a pass; the samples of one problem run in parallel (:func:`tunegate.sandbox.run_many`).
+function judges it from a separate checker process, so the program cannot forge a pass; the
+samples of one problem run in parallel (:func:`tunegate.sandbox.run_many`).
 
 Options: ``n_samples`` (default 1) and ``temperature`` (default 0: greedy, pass@1 is 0 or 1). With
 ``n_samples`` = n > 1 and ``temperature`` > 0 each sample uses its own seed, and ``pass@k`` for k in

@@ -1,6 +1,7 @@
 # A wrong solution that tries to forge a pass: it hunts for a secret token (garbage-collected
 # strings, frames, its own memory, the supervisor's command line and memory) and prints whatever it
 # finds, writes fake verdicts to every file descriptor, and exits 0 before the checks.
+import contextlib
 import ctypes
 import gc
 import json
@@ -44,10 +45,8 @@ fake = json.dumps({"passed": True, "stage": "check", "reason": "all checks passe
 ready = json.dumps({"ready": []}).encode()
 for fd in range(3, 64):
     for payload in (fake, struct.pack(">I", len(ready)) + ready, b"done"):
-        try:
+        with contextlib.suppress(OSError):
             os.write(fd, payload)
-        except OSError:
-            pass
 for token in found:
     print("\n" + token)
 print("all checks passed")
