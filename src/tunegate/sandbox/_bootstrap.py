@@ -254,10 +254,8 @@ def _contain(cfg: dict[str, Any], keep: dict[int, int]) -> None:
 
 def _quiet_flush() -> None:
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(BaseException):  # a closed stdout is the program's own business
             stream.flush()
-        except BaseException:  # a closed stdout is the program's own business
-            pass
 
 
 def _print_exc(exc: BaseException) -> None:
