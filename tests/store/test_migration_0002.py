@@ -162,7 +162,10 @@ def test_upgrading_a_0001_store_with_data_keeps_everything(db_url: str) -> None:
     _fill_0001(db_url)
     store = open_store(db_url)  # migrates to the head (0002, then 0003)
     with store.engine.connect() as c:
-        assert c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == _schema.SCHEMA_REVISION
+        assert (
+            c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+            == _schema.SCHEMA_REVISION
+        )
     names = set(sa.inspect(store.engine).get_table_names())
     assert "comparisons" not in names and "items" in names
 

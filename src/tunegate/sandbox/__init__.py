@@ -12,37 +12,42 @@ HOME, TMPDIR) — nothing of ours, no secrets. Layers of containment, outermost 
    process group included. Because that uid may not be able to reach the interpreter of a virtualenv
    under ``/root`` (mode 700), the sandbox then uses a system Python of the same minor version.
 2. **Namespaces** (util-linux ``unshare --user --map-root-user --net --pid --fork --mount-proc
-   --ipc --uts --kill-child``; Python 3.11 has no ``os.unshare``): no network interfaces but a
-   down loopback, its own pid space (the supervisor is pid 1; when it exits the kernel kills every
-   process left in the namespace), a private /proc. Probed once per process.
-3. **rlimits** set by the child itself before any user code runs: CPU seconds, address space, file
-   size, processes, open files, no core dumps. (Set in the child rather than in a ``preexec_fn``,
-   which is unsafe with the thread pool of :func:`run_many`; the effect is the same.)
-4. **seccomp** (x86_64/aarch64, ``no_new_privs``): ``socket(AF_INET|AF_INET6)``, io_uring and the
-   x32 ABI fail with EACCES — the network stays closed even without a network namespace.
-5. **The parent**: a wall-time deadline, an output cap (stop reading, kill), ``killpg`` of the
-   session, and an anti-early-exit token: a program passes only if it exits 0 *and* prints the
-   per-run random token that the bootstrap writes after the program returns, so ``os._exit(0)`` or
-   ``sys.exit(0)`` in a solution counts as failed.
+   --ipc --uts --kill-child``): no network but a down loopback, its own pid space (the supervisor is
+   pid 1), a private /proc, and a private mount namespace in which the supervisor mounts a fresh
+   tmpfs on /tmp, /var/tmp and /dev/shm and an empty read-only one on /run (and /var/run): no host
+   Unix socket path, nothing left after the sample. Used only where that mount works (probed once).
+3. **A cgroup per sample** (v2, else v1 memory+pids; needs root): one memory limit and one process
+   limit for all the sample's processes and its tmpfs files; an OOM kill is reported as "memory".
+4. **rlimits** per process (CPU, address space, file size, processes per uid, open files, no core).
+5. **Capabilities dropped and seccomp** (x86_64/aarch64, ``no_new_privs``): any foreign architecture
+   (i386 ``int 0x80``) and the x32 ABI kill the process; ``socket`` fails for every family
+   (``socketpair`` only AF_UNIX stream); ptrace, process_vm_*, pidfd_getfd, mount and the new mount
+   API, unshare/setns/namespace clones, io_uring, bpf, perf, userfaultfd and keyrings fail.
+6. **An unforgeable verdict** for a :class:`CheckProgram`: the tests run in a separate checker
+   process that calls the program's functions over pipes (plain data only) and sends its verdict to
+   the non-dumpable supervisor over a pipe the program never holds. A plain :func:`run_program`
+   "passed" (ran to the end) comes from the program's own process and *can* be faked.
+7. **The parent**: a wall-time deadline, an output cap, ``killpg``, the cgroup and uid kill, then a
+   sweep of every file and System V IPC object of the sample's uid in the shared tmp folders.
 
-Where namespaces are unavailable (no ``unshare``, or the kernel or a seccomp profile forbids user
-namespaces; ``TUNEGATE_SANDBOX_NO_NAMESPACES=1`` or ``Limits(namespaces=False)`` forces this), layers
-1, 3, 4 and 5 still hold and the parent becomes a child subreaper so that the uid sweep can reap
-the killed daemons; only loopback services reachable over Unix sockets and a shared /tmp remain
-open. Where we are also not root, there is no uid of its own: files writable by our user are at
-risk and a daemon that calls ``setsid`` escapes the group kill unless the pid namespace holds it.
-:func:`containment` says which layers are in force.
+Without namespaces (forced by ``TUNEGATE_SANDBOX_NO_NAMESPACES=1`` or ``Limits(namespaces=False)``)
+the program shares /tmp, /var/tmp and /dev/shm with the machine while it runs (its files are swept
+afterwards when there is a throwaway uid), can read other processes' command lines in /proc, and
+only seccomp closes the network. Without root there is no uid of its own and no cgroup: files
+writable by our user are at risk and a ``setsid`` daemon escapes without a pid namespace.
+:meth:`Containment.gaps` lists what is not stopped and is logged as a warning at the first run.
 """
 
 from __future__ import annotations
 
-from tunegate.sandbox._isolation import Containment, containment, stray_processes
-from tunegate.sandbox._limits import STATUSES, ExecResult, Limits, Status
+from tunegate.sandbox._isolation import Containment, containment, leftovers, stray_processes
+from tunegate.sandbox._limits import STATUSES, CheckProgram, ExecResult, Limits, Status
 from tunegate.sandbox._pool import build_check_program, check_program, run_many
-from tunegate.sandbox._runner import run_program
+from tunegate.sandbox._runner import run_check, run_program, signal_name
 
 __all__ = [
     "STATUSES",
+    "CheckProgram",
     "Containment",
     "ExecResult",
     "Limits",
@@ -50,7 +55,10 @@ __all__ = [
     "build_check_program",
     "check_program",
     "containment",
+    "leftovers",
+    "run_check",
     "run_many",
     "run_program",
+    "signal_name",
     "stray_processes",
 ]

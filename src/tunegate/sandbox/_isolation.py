@@ -1,12 +1,15 @@
-"""Which containment this machine allows: a throwaway uid, namespaces, an interpreter that uid can run."""
+"""Which containment this machine allows (a throwaway uid, namespaces, a cgroup, an interpreter that
+uid can run), uid leases, and the sweep of everything a uid left behind."""
 
 from __future__ import annotations
 
 import ctypes
 import fcntl
 import functools
+import logging
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tunegate._settings import env_flag
+from tunegate.sandbox._cgroup import cgroup_kind
 
 __all__ = [
     "UID_BASE",
@@ -26,12 +30,28 @@ __all__ = [
     "containment",
     "kill_uid",
     "lease_uid",
+    "leftovers",
     "stray_processes",
+    "sweep_uid",
 ]
+
+log = logging.getLogger(__name__)
 
 UID_BASE = 1_960_000_000  # far above any real account; one uid per concurrent run
 UID_COUNT = 4096
-NS_FLAGS = ("--user", "--map-root-user", "--net", "--pid", "--fork", "--mount-proc", "--ipc", "--uts")
+NS_FLAGS = (
+    "--user",
+    "--map-root-user",
+    "--net",
+    "--pid",
+    "--fork",
+    "--mount-proc",
+    "--propagation",
+    "private",
+    "--ipc",
+    "--uts",
+)
+TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")  # world-writable on most systems
 _PROBE_UID = UID_BASE + UID_COUNT  # used only by the probes below, never by a run
 
 
@@ -43,13 +63,46 @@ class Containment:
     namespaces: bool  # user + pid + net + mount + ipc + uts namespaces via util-linux ``unshare``
     interpreter: str
     unshare: str | None
+    cgroup: str | None = None  # "v2" or "v1": memory and process limits on the whole sample
 
     def describe(self) -> str:
-        return (
-            f"uid drop: {'yes' if self.uid_drop else 'no'}; "
-            f"namespaces: {'user+pid+net+mount+ipc+uts' if self.namespaces else 'none'}; "
-            f"rlimits, seccomp (no inet sockets), process group kill: yes; interpreter: {self.interpreter}"
+        ns = (
+            "user+pid+net+mount+ipc+uts, private /tmp /var/tmp /dev/shm, no /run"
+            if self.namespaces
+            else "none"
         )
+        return (
+            f"uid drop: {'yes' if self.uid_drop else 'no'}; namespaces: {ns}; "
+            f"cgroup: {self.cgroup or 'none (per-process rlimits only)'}; "
+            "rlimits, seccomp (no sockets, native arch only), separate checker, process group kill: yes; "
+            f"interpreter: {self.interpreter}"
+        )
+
+    def gaps(self) -> list[str]:
+        """What this containment does *not* stop (see the package docstring); empty when all is on."""
+        gaps = []
+        if not self.namespaces:
+            gaps += [
+                "the program shares /tmp, /var/tmp and /dev/shm with the machine"
+                + (
+                    " (its files there are deleted after the run)"
+                    if self.uid_drop
+                    else " and its files there stay"
+                ),
+                "it can read other processes' command lines in /proc",
+                "loopback and other network addresses are closed only by seccomp",
+            ]
+        if not self.uid_drop:
+            gaps += [
+                "it runs as our own user: files we may write are at risk",
+                "a daemon that calls setsid escapes the kill"
+                + ("" if self.namespaces else " and /proc/<pid>/mem of our processes is open to it"),
+            ]
+        if self.cgroup is None:
+            gaps.append(
+                "memory and process limits apply per process (and per uid), not to the sample as a whole"
+            )
+        return gaps
 
 
 def _runs(argv: list[str], uid: int | None) -> bool:
@@ -95,15 +148,41 @@ def containment(namespaces: bool = True) -> Containment:
         namespaces
         and not env_flag("TUNEGATE_SANDBOX_NO_NAMESPACES")
         and unshare
-        and _runs([unshare, *NS_FLAGS, "--kill-child", interpreter, "-I", "-c", "pass"], uid)
+        and _runs([unshare, *NS_FLAGS, "--kill-child", interpreter, "-I", "-c", _MOUNT_PROBE], uid)
     )
-    return Containment(uid_drop=root, namespaces=ns, interpreter=interpreter, unshare=unshare if ns else None)
+    box = Containment(
+        uid_drop=root,
+        namespaces=ns,
+        interpreter=interpreter,
+        unshare=unshare if ns else None,
+        cgroup=cgroup_kind() if root else None,
+    )
+    if box.gaps():
+        log.warning("sandbox without full containment (%s): %s", box.describe(), "; ".join(box.gaps()))
+    return box
 
 
-def _lock_dir() -> Path:
-    path = Path(tempfile.gettempdir()) / "tunegate-sandbox-uids"
-    path.mkdir(mode=0o700, exist_ok=True)
-    return path
+# the namespaces are only used when their root may also mount the private tmpfs folders
+_MOUNT_PROBE = (
+    "import ctypes; l = ctypes.CDLL(None); assert l.mount(b'tmpfs', b'/tmp', b'tmpfs', 6, b'size=64k') == 0"
+)
+
+
+def _lock_dir() -> int:
+    """An fd of the uid-lock folder: ``/run/tunegate-sandbox-uids`` (root only), 0700, never a symlink."""
+    run = Path("/run")
+    parent = run if run.is_dir() and not run.stat().st_mode & 0o002 else Path(tempfile.gettempdir())
+    path = parent / "tunegate-sandbox-uids"
+    with suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    st = os.fstat(fd)
+    if st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        os.close(fd)
+        raise RuntimeError(
+            f"unsafe sandbox lock folder {path} (owner {st.st_uid}, mode {st.st_mode & 0o777:o})"
+        )
+    return fd
 
 
 @contextmanager
@@ -113,20 +192,96 @@ def lease_uid() -> Iterator[int | None]:
         yield None
         return
     locks = _lock_dir()
-    for uid in range(UID_BASE, UID_BASE + UID_COUNT):
-        fd = os.open(locks / str(uid), os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            continue
-        try:
-            kill_uid(uid)  # leftovers of a crashed earlier holder
-            yield uid
-        finally:
-            os.close(fd)
-        return
+    try:
+        for uid in range(UID_BASE, UID_BASE + UID_COUNT):
+            flags = os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(str(uid), flags, 0o600, dir_fd=locks)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                kill_uid(uid)  # leftovers of a crashed earlier holder
+                sweep_uid(uid)
+                yield uid
+            finally:
+                os.close(fd)
+            return
+    finally:
+        os.close(locks)
     raise RuntimeError("all sandbox uids are in use")
+
+
+def _remove_owned(top: str, uid: int, depth: int = 0) -> None:
+    """Delete what ``uid`` owns below ``top``, descending only into world-writable folders; no symlink
+    is followed (``rmtree`` works on file descriptors)."""
+    try:
+        entries = list(os.scandir(top))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if st.st_uid == uid:
+            if stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                with suppress(OSError):
+                    os.unlink(entry.path)
+        elif stat.S_ISDIR(st.st_mode) and st.st_mode & 0o002 and depth < 8:
+            _remove_owned(entry.path, uid, depth + 1)
+
+
+def _remove_ipc(uid: int) -> None:
+    """Remove System V shared memory, message queues and semaphores of ``uid`` (no IPC namespace)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    calls = {"shm": libc.shmctl, "msg": libc.msgctl, "sem": libc.semctl}
+    for kind, ctl in calls.items():
+        try:
+            with open(f"/proc/sysvipc/{kind}", encoding="ascii") as f:
+                header, *rows = f.read().splitlines()
+        except (OSError, ValueError):
+            continue
+        cols = header.split()
+        for row in rows:
+            fields = dict(zip(cols, row.split(), strict=False))
+            if fields.get("uid") == str(uid) and fields.get(f"{kind}id", fields.get("semid", "")).isdigit():
+                ident = int(fields.get(f"{kind}id") or fields["semid"])
+                if kind == "sem":
+                    ctl(ident, 0, 0)  # IPC_RMID
+                else:
+                    ctl(ident, 0, None)
+
+
+def sweep_uid(uid: int) -> None:
+    """Delete every file and System V IPC object ``uid`` left in the machine's shared places."""
+    for top in TMP_DIRS:
+        if os.path.isdir(top) and not os.path.islink(top):
+            _remove_owned(top, uid)
+    _remove_ipc(uid)
+
+
+def leftovers(uid_lo: int = UID_BASE, uid_hi: int = UID_BASE + UID_COUNT) -> list[str]:
+    """Paths in the shared tmp folders owned by a sandbox uid (what :func:`sweep_uid` removes)."""
+    found: list[str] = []
+
+    def walk(top: str, depth: int) -> None:
+        with suppress(OSError):
+            for entry in os.scandir(top):
+                with suppress(OSError):
+                    st = entry.stat(follow_symlinks=False)
+                    if uid_lo <= st.st_uid < uid_hi:
+                        found.append(entry.path)
+                    elif stat.S_ISDIR(st.st_mode) and st.st_mode & 0o002 and depth < 8:
+                        walk(entry.path, depth + 1)
+
+    for top in TMP_DIRS:
+        if os.path.isdir(top) and not os.path.islink(top):
+            walk(top, 0)
+    return found
 
 
 def become_subreaper() -> bool:

@@ -4,8 +4,9 @@ Language Models Trained on Code"), MIT licence.
 The prompt is the problem's ``prompt`` (signature and docstring), given as plain text; the model
 writes the body, stopping at ``"\\nclass"``, ``"\\ndef"``, ``"\\n#"``, ``"\\nif"`` or ``"\\nprint"`` (the
 Codex paper's and lm-eval's stop sequences), at most 384 new tokens. The program ``prompt +
-completion`` is run with the problem's ``check`` function in :mod:`tunegate.sandbox` (never in this
-process); the samples of one problem run in parallel (:func:`tunegate.sandbox.run_many`).
+completion`` runs in :mod:`tunegate.sandbox` (never in this process) and the problem's ``check``
+function judges it from a separate checker process, so the program cannot forge a pass; the
+samples of one problem run in parallel (:func:`tunegate.sandbox.run_many`).
 
 Options: ``n_samples`` (default 1) and ``temperature`` (default 0: greedy, pass@1 is 0 or 1). With
 ``n_samples`` = n > 1 and ``temperature`` > 0 each sample uses its own seed, and ``pass@k`` for k in
@@ -23,7 +24,7 @@ from typing import Any
 from tunegate.errors import ConfigError, DependencyError
 from tunegate.metrics import pass_at_k
 from tunegate.models import GenerateRequest, GenerateResult, Request, Result
-from tunegate.sandbox import build_check_program, run_many
+from tunegate.sandbox import CheckProgram, build_check_program, run_many
 from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task, TaskOptions
 from tunegate.tasks._registry import TASKS
 from tunegate.tasks.custom import PerInstance
@@ -84,7 +85,7 @@ class HumanEval(Task):
             for i in range(self.n_samples)
         ]
 
-    def program(self, doc: Doc, completion: str) -> str:
+    def program(self, doc: Doc, completion: str) -> CheckProgram:
         d = doc.data
         return build_check_program(str(d["prompt"]) + completion, str(d["test"]), str(d["entry_point"]))
 

@@ -1,0 +1,19 @@
+# Three children each hold 150 MiB under a per-process limit of 256 MiB: only a limit on the whole
+# sample stops them. Each prints "held" once its memory is touched.
+import os
+import sys
+import time
+
+pids = []
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(150 << 20)
+        block[:: 1 << 12] = b"x" * len(block[:: 1 << 12])
+        print("held", flush=True)
+        time.sleep(1.5)
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+sys.exit(1)
