@@ -41,7 +41,7 @@ MAX_DEPTH = 200
 # --- seccomp ----------------------------------------------------------------------------------
 # Per arch: audit arch, then syscall numbers. Any other arch (i386 via int 0x80, arm32) and the x32
 # ABI (nr >= 0x40000000) kill the process; the rest is allowed unless listed here.
-_SYS = {
+_SYS: dict[str, dict[str, Any]] = {
     "x86_64": {
         "audit": 0xC000003E,
         "socket": 41,
@@ -138,7 +138,7 @@ def seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
         (_JGE, 0, 1, 0x40000000),  # x32 ABI -> kill
         (_RET, 0, 0, _KILL),
     ]
-    for nr in s["deny"]:  # type: ignore[attr-defined]
+    for nr in s["deny"]:
         prog += [(_JEQ, 0, 1, nr), (_RET, 0, 0, _ERRNO | _EPERM)]
     prog += [(_JEQ, 0, 1, int(s["socket"])), (_RET, 0, 0, _ERRNO | _EACCES)]  # no socket at all
     prog += [(_JEQ, 0, 1, int(s["clone3"])), (_RET, 0, 0, _ERRNO | _ENOSYS)]  # glibc falls back to clone

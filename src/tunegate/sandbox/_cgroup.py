@@ -140,7 +140,7 @@ def _v2(memory_bytes: int, max_pids: int) -> SampleCgroup | None:
 
 def _v1(memory_bytes: int, max_pids: int) -> SampleCgroup | None:
     own = _own_paths()
-    roots = {}
+    roots: dict[str, Path] = {}
     for fstype, mnt, opts in _mounts():
         for c in ("memory", "pids"):
             if fstype == "cgroup" and c in opts and c in own:
