@@ -21,8 +21,7 @@ def _store_run(
         kind="compare",
         suite=result.suite,
         suite_hash=suite_hash,
-        base=result.base["spec"],
-        tuned=result.tuned["spec"],
+        roles={"base": result.base["spec"], "tuned": result.tuned["spec"]},
         config={},
     )
     stored = dataclasses.replace(result, run_id=run_id)

@@ -45,7 +45,9 @@ def _one_line_error(res: subprocess.CompletedProcess[str], needle: str) -> None:
 def _seed(url: str) -> str:
     s = open_store(url)
     try:
-        return s.start_run(kind="compare", suite="s", suite_hash="h" * 64, base="b", tuned="t", config={})
+        return s.start_run(
+            kind="compare", suite="s", suite_hash="h" * 64, roles={"base": "b", "tuned": "t"}, config={}
+        )
     finally:
         s.close()
 
@@ -98,7 +100,7 @@ def test_a_read_only_store_can_be_listed_and_a_write_says_read_only(
     assert listed.stdout == before.stdout
     store = open_store(url)
     with pytest.raises(StoreError, match="read-only") as e:
-        store.start_run(kind="compare", suite="s", suite_hash="h", base=None, tuned="t", config={})
+        store.start_run(kind="compare", suite="s", suite_hash="h", roles={"tuned": "t"}, config={})
     assert "\n" not in str(e.value) and str(tmpfs / "s.db") in str(e.value)
     store.close()
     suite = tmp_path / "s.yaml"

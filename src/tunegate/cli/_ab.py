@@ -80,8 +80,8 @@ def create(
     source_run = None
     if from_run:
         run, items = items_from_run(ss.store, from_run)
-        models = {"base": run["base"] or "", "tuned": run["tuned"]}
-        source_run = run["id"]
+        models = {"base": run.spec("base") or "", "tuned": run.spec("tuned") or ""}
+        source_run = run.id
     else:
         models = _models(model or [])
         if len(models) < 2:

@@ -63,7 +63,7 @@ def safety(
     limit: Annotated[int | None, typer.Option(help="number of behaviours (and safe prompts)", min=1)] = 10,
     judge: Annotated[str, typer.Option(help="refusal judge: learned, regex or a model spec")] = "learned",
     harm_judge: Annotated[str, typer.Option(help="harm judge: learned or a model spec")] = "learned",
-    max_new_tokens: Annotated[int, typer.Option(min=1)] = 48,
+    max_new_tokens: Annotated[int, typer.Option(help="tokens each answer may have", min=1)] = 48,
     max_asr_rise: Annotated[
         float | None, typer.Option(help="gate: ASR may rise by at most this (0.05 = 5 points)", min=0)
     ] = None,
@@ -76,8 +76,8 @@ def safety(
     markdown: Annotated[Path | None, typer.Option(help="write a Markdown summary (numbers only)")] = None,
     html: Annotated[Path | None, typer.Option(help="write the worst-cases HTML section")] = None,
     db: Annotated[str | None, typer.Option(help="store URL")] = None,
-    batch_size: Annotated[int | None, typer.Option(min=1)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    batch_size: Annotated[int | None, typer.Option(help="requests per backend call", min=1)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
 ) -> None:
     """Attack success, refusal and over-refusal of MODEL (vs BASE), judged with measured error."""
     from rich.table import Table

@@ -11,6 +11,7 @@ from typing import Any
 
 from tunegate.errors import DataError
 from tunegate.preference._study import ItemSpec, StudyError
+from tunegate.store import RunRecord
 
 __all__ = ["items_from_queries", "items_from_run", "read_queries"]
 
@@ -112,23 +113,24 @@ def items_from_queries(
     return items
 
 
-def items_from_run(store: Any, run_id: str) -> tuple[dict[str, Any], list[ItemSpec]]:
+def items_from_run(store: Any, run_id: str) -> tuple[RunRecord, list[ItemSpec]]:
     """(the run, items) of a stored compare run: every generation task's items with both outputs.
 
-    The score rows hold outputs, not inputs, so prompts are rebuilt from the run's stored suite config
-    and the task's documents (the same limit), and matched by item id."""
+    Outputs come from the stored items (``Store.items``); prompts are rebuilt from the run's stored
+    suite config and the task's documents (the same limit), so chat prompts keep their messages."""
     from tunegate.suite._load import build_task
     from tunegate.suite._schema import SuiteSpec
 
     run = store.get_run(run_id)
-    if run["kind"] != "compare" or not run.get("config", {}).get("suite"):
-        raise StudyError(f"run {run['id']} is not a stored compare run with a suite config")
-    suite = SuiteSpec.model_validate(run["config"]["suite"])
-    limit = run["config"].get("limit")
+    if run.kind != "compare" or not (run.config or {}).get("suite"):
+        raise StudyError(f"run {run.id} is not a stored compare run with a suite config")
+    suite = SuiteSpec.model_validate(run.config["suite"])
+    limit = run.config.get("limit")
     outputs: dict[tuple[str, str, str], str] = {}
-    for s in store.get_scores(run["id"]):
-        if s["output"] is not None:
-            outputs[(s["role"], s["task"], s["item"])] = s["output"]
+    for rec in store.items(run.id):
+        for role, answer in rec.answers.items():
+            if answer.output is not None:
+                outputs[(role, rec.task, rec.item)] = answer.output
     items: list[ItemSpec] = []
     for entry in suite.tasks:
         if limit is not None:
@@ -149,5 +151,5 @@ def items_from_run(store: Any, run_id: str) -> tuple[dict[str, Any], list[ItemSp
                 ItemSpec(q, "base", "tuned", b, t_, (entry.label,), source=f"{entry.label}/{doc.id}")
             )
     if not items:
-        raise StudyError(f"run {run['id']} has no generation task with stored outputs of both models")
+        raise StudyError(f"run {run.id} has no generation task with stored outputs of both models")
     return run, items

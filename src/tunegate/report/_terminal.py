@@ -44,6 +44,16 @@ def _print_table(console: Console, table: Table) -> None:
 def print_comparison(result: ComparisonResult, console: Console | None = None) -> None:
     """Print the warnings, the verdict, the per-task table and the gates (numbers in points)."""
     console = console or Console(emoji=False)
+    # User strings must not turn into emoji either (":thumbs_up:"), also on a caller's console;
+    # rich has no per-string switch for table cells, so emoji codes are off while we print.
+    emoji, console._emoji = console._emoji, False
+    try:
+        _print_comparison(result, console)
+    finally:
+        console._emoji = emoji
+
+
+def _print_comparison(result: ComparisonResult, console: Console) -> None:
     wrap = not console.is_terminal  # soft_wrap: long lines are not broken mid-number in a log
     for w in result.warnings:
         console.print(f"[bold yellow]WARNING[/]: {escape(w)}", soft_wrap=wrap)
