@@ -42,6 +42,7 @@ _EXIT_CODES = """\
     1  a gate failed
     2  usage, configuration or input error
     3  inconclusive: too few items to decide a gate
+    4  internal error (a bug in tunegate; the traceback is printed)
   130  interrupted (run the same command again to resume)"""
 
 
@@ -120,6 +121,10 @@ def error_line(message: object) -> Text:
     return Text.assemble(("error:", "bold red"), " ", printable(flat))
 
 
+#: exit code of an unexpected exception (a bug): distinct from 1, which means "a gate failed"
+EXIT_INTERNAL = 4
+
+
 def guarded(fn: F) -> F:
     """Turn user errors into one line and exit 2; Ctrl-C into exit 130."""
 
@@ -141,6 +146,14 @@ def guarded(fn: F) -> F:
             from tunegate.engine._loop import exit_process
 
             exit_process(130)  # at once, even with a backend call still running in a worker
+        except Exception as e:  # a bug, not a verdict: never exit 1 ("a gate failed")
+            if type(e).__module__.startswith(("typer", "click")):
+                raise  # typer's own exits and usage errors
+            import traceback
+
+            traceback.print_exc()
+            err_console.print(f"internal error (a bug in tunegate, please report it): exit {EXIT_INTERNAL}")
+            raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
 
