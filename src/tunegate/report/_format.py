@@ -12,6 +12,7 @@ import math
 from functools import lru_cache
 
 __all__ = [
+    "ci_label",
     "fmt_ci",
     "fmt_delta",
     "fmt_empty",
@@ -67,3 +68,8 @@ def fmt_empty(text: str | None) -> str:
     if text is None:
         return "–"
     return text if text.strip() else "(empty)"
+
+
+def ci_label(alpha: float) -> str:
+    """The interval's name at level ``1 - alpha``: "95% CI" for the default alpha 0.05."""
+    return f"{100 * (1 - alpha):g}% CI"

@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from tunegate.report._format import fmt_ci, fmt_delta, fmt_empty, fmt_p, fmt_score, points
+from tunegate.report._format import ci_label, fmt_ci, fmt_delta, fmt_empty, fmt_p, fmt_score, points
 from tunegate.report._gates import gate_views
 from tunegate.report._scorecard import scorecard
 from tunegate.report._trend import TrendPoint, as_trend_point, same_base
@@ -137,7 +137,7 @@ def delta_chart(result: ComparisonResult) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" id="delta-chart" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-        "<title>Per-task delta (tuned − base) of the primary metric with 95% CI</title>",
+        f"<title>Per-task delta (tuned − base) of the primary metric with {ci_label(result.alpha)}</title>",
     ]
     for t in _ticks(lo, hi):
         parts.append(
@@ -177,7 +177,7 @@ def delta_chart(result: ComparisonResult) -> str:
         )
     parts.append(
         f'<text x="{(left + right) / 2:.0f}" y="14" text-anchor="middle" class="axis">'
-        "Δ tuned − base (points), 95% CI; dashed: gate bound</text></svg>"
+        f"Δ tuned − base (points), {ci_label(result.alpha)}; dashed: gate bound</text></svg>"
     )
     return "".join(parts)
 
@@ -318,6 +318,7 @@ def render_html(
         .get_template("report.html.j2")
         .render(
             r=result,
+            ci=ci_label(result.alpha),
             csp=_csp(),
             script=Markup(FILTER_JS),
             warnings=_warnings(result),

@@ -13,7 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tunegate.report._format import fmt_ci, fmt_delta, fmt_score
+from tunegate.report._format import ci_label, fmt_ci, fmt_delta, fmt_score
 from tunegate.runner import ComparisonResult
 
 __all__ = ["render_junit", "write_junit"]
@@ -70,7 +70,7 @@ def render_junit(result: ComparisonResult) -> str:
             out.text = _clean(
                 f"{g.outcome}: base {fmt_score(m.base, m.metric)}, tuned {fmt_score(m.tuned, m.metric)}, "
                 f"delta {fmt_delta(m.delta, m.metric)} "
-                f"95% CI {fmt_ci(m.ci_low, m.ci_high, m.metric)} (points), "
+                f"{ci_label(m.alpha)} {fmt_ci(m.ci_low, m.ci_high, m.metric)} (points), "
                 f"n={m.n}, rule={g.rule}"
             )
     ET.indent(root)

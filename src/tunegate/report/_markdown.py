@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from tunegate.report._format import fmt_ci, fmt_delta, fmt_p, fmt_score
+from tunegate.report._format import ci_label, fmt_ci, fmt_delta, fmt_p, fmt_score
 from tunegate.report._gates import GateView, gate_views
 from tunegate.runner import ComparisonResult
 
@@ -83,7 +83,7 @@ def render_markdown(result: ComparisonResult, *, html_link: str | None = None) -
     for v in views:
         by_metric.setdefault((v.gate.task, v.gate.metric), []).append(v)
     lines += [
-        "| task | metric | gate | n | base | tuned | Δ | 95% CI | p |",
+        f"| task | metric | gate | n | base | tuned | Δ | {ci_label(result.alpha)} | p |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for tc in result.tasks:

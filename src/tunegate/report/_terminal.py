@@ -14,7 +14,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from tunegate._display import printable
-from tunegate.report._format import fmt_ci, fmt_delta, fmt_p, fmt_score
+from tunegate.report._format import ci_label, fmt_ci, fmt_delta, fmt_p, fmt_score
 from tunegate.report._gates import gate_views
 from tunegate.runner import ComparisonResult
 
@@ -66,9 +66,10 @@ def _print_comparison(result: ComparisonResult, console: Console) -> None:
         soft_wrap=wrap,
     )
     table = Table(
-        title="paired comparison (scores in points, 0–1 metrics ×100; delta = tuned − base, 95% CI)"
+        title="paired comparison (scores in points, 0–1 metrics ×100; delta = tuned − base, "
+        f"{ci_label(result.alpha)})"
     )
-    for col in ("task", "metric", "n", "base", "tuned", "delta", "95% CI", "p"):
+    for col in ("task", "metric", "n", "base", "tuned", "delta", ci_label(result.alpha), "p"):
         left = col in ("task", "metric")
         table.add_column(col, justify="left" if left else "right", no_wrap=not left)
     for tc in result.tasks:
