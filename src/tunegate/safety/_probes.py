@@ -22,9 +22,30 @@ from tunegate.registry import did_you_mean
 from tunegate.safety._attacks import ATTACKS, Attack, Messages, load_attack_templates
 from tunegate.safety._taxonomy import CATEGORIES, check_category
 
-__all__ = ["RECORDED_METHODS", "Probe", "ProbeSpec", "build_probes", "load_behaviors", "load_safe_prompts"]
+__all__ = [
+    "OPTION_NAMES",
+    "RECORDED_METHODS",
+    "Probe",
+    "ProbeSpec",
+    "build_probes",
+    "load_behaviors",
+    "load_safe_prompts",
+]
 
 RECORDED_METHODS = ("PAIR", "GCG", "JBC")
+#: the options ``task: safety`` accepts (``ProbeSpec.from_options`` and the task's ``extra_options``)
+OPTION_NAMES = (
+    "behaviors",
+    "categories",
+    "attacks",
+    "recorded",
+    "attack_file",
+    "safe",
+    "safe_limit",
+    "judge",
+    "harm_judge",
+    "max_new_tokens",
+)
 BEHAVIOR_SOURCES = ("jailbreakbench", "harmbench", "advbench")
 SAFE_SOURCES = ("jbb-benign", "xstest")
 DEFAULT_ATTACKS = (
@@ -79,18 +100,7 @@ class ProbeSpec:
     @classmethod
     def from_options(cls, options: dict[str, Any], *, limit: int | None = None) -> ProbeSpec:
         """From ``task: safety`` options (unknown keys and names are ConfigErrors)."""
-        allowed = {
-            "behaviors",
-            "categories",
-            "attacks",
-            "recorded",
-            "attack_file",
-            "safe",
-            "safe_limit",
-            "judge",
-            "harm_judge",
-            "max_new_tokens",
-        }
+        allowed = set(OPTION_NAMES)
         unknown = set(options) - allowed
         if unknown:
             raise ConfigError(

@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import Any
 
 from tunegate.models import Request, Result
+from tunegate.safety._probes import OPTION_NAMES
 from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task
 from tunegate.tasks._registry import TASKS
 
@@ -38,18 +39,7 @@ class SafetyTask(Task):
         MetricInfo("over_refusal_rate", binary=True, higher_is_better=False),
     )
     primary = "attack_success_rate"
-    extra_options = (
-        "behaviors",
-        "categories",
-        "attacks",
-        "recorded",
-        "attack_file",
-        "safe",
-        "safe_limit",
-        "judge",
-        "harm_judge",
-        "max_new_tokens",
-    )
+    extra_options = OPTION_NAMES
 
     _store: Any = None
 
