@@ -11,6 +11,10 @@ point resumes by running again: what finished is read back, nothing is recompute
 sub-batches in flight are lost. The model is loaded only if something misses (a start-up line says
 what is being loaded).
 
+A request already in flight is not sent again: while one engine computes a cache key, every other
+engine on the same store (another role on the same model, another task of the run) that asks for it
+waits for that answer instead of calling the backend (single flight; the waiter counts it as cached).
+
 All of this runs on one event loop (:mod:`tunegate.engine._loop`): ``await engine.arun(...)`` from
 async code (several engines at once: base and tuned side by side), or the synchronous
 ``engine.run(...)``, which Ctrl-C interrupts at once.
@@ -44,6 +48,9 @@ from tunegate.store import Store
 __all__ = ["Engine", "EngineStats"]
 
 log = logging.getLogger(__name__)
+
+#: (store id, cache key) -> the answer being computed; only touched on the engine loop
+_IN_FLIGHT: dict[tuple[int, str], asyncio.Future[Result]] = {}
 
 
 @dataclass
@@ -107,13 +114,36 @@ class Engine:
             result_from_json(kind, found[k]) if k in found else None for k in keys
         ]
         self.stats.cached += sum(r is not None for r in results)
-        # Each distinct missing request is computed once, even if a task asks it twice.
+        # Each distinct missing request is computed once, even if a task asks it twice, and not at all
+        # when another engine is already computing it: then its answer is awaited.
         todo: dict[str, int] = {}
         for i, k in enumerate(keys):
             if results[i] is None and k not in todo:
                 todo[k] = i
-        if todo:
-            await self._compute(requests, keys, results, list(todo.values()), description or kind)
+        first = dict(todo)
+        while first:
+            mine = [i for k, i in first.items() if (id(self.store), k) not in _IN_FLIGHT]
+            theirs = {k: _IN_FLIGHT[(id(self.store), k)] for k in first if (id(self.store), k) in _IN_FLIGHT}
+            if mine:
+                await self._compute(requests, keys, results, mine, description or kind)
+            retry: dict[str, int] = {}
+            for k, fut in theirs.items():
+                try:
+                    results[first[k]] = await asyncio.shield(fut)
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if not fut.cancelled() or (task is not None and task.cancelling()):
+                        raise  # we were cancelled, not the engine computing it
+                    retry[k] = first[k]  # its computation was abandoned: ask again
+                    continue
+                self.stats.cached += 1
+            if retry:  # finished meanwhile (stored), or still to compute
+                found = self.store.get_responses(list(retry))
+                for k, i in retry.items():
+                    if k in found:
+                        results[i] = result_from_json(kind, found[k])
+                        self.stats.cached += 1
+            first = {k: i for k, i in retry.items() if results[i] is None}
         out = []
         for i, r in enumerate(results):
             if r is None:
@@ -141,6 +171,27 @@ class Engine:
         missing: list[int],
         description: str,
     ) -> None:
+        # In flight from now on (before the first await: the model load), so no engine starts these too.
+        loop = asyncio.get_running_loop()
+        flights = {(id(self.store), keys[i]): loop.create_future() for i in missing}
+        _IN_FLIGHT.update(flights)
+        try:
+            await self._compute_batches(requests, keys, results, missing, description, flights)
+        finally:
+            for flight, fut in flights.items():  # abandoned (an error, Ctrl-C): waiters ask again
+                if _IN_FLIGHT.get(flight) is fut:
+                    del _IN_FLIGHT[flight]
+                fut.cancel()
+
+    async def _compute_batches(
+        self,
+        requests: list[Request],
+        keys: list[str],
+        results: list[Result | None],
+        missing: list[int],
+        description: str,
+        flights: dict[tuple[int, str], asyncio.Future[Result]],
+    ) -> None:
         backend = await self.backend()
         kind = requests[missing[0]].kind
         size = self.batch_size or backend.batch_size(kind)
@@ -160,6 +211,8 @@ class Engine:
                 results[i] = ans
                 rows.append((keys[i], fp, kind, request_to_json(requests[i]), result_to_json(ans)))
             self.store.put_responses(rows)
+            for i, ans in zip(idx, answers, strict=True):  # stored first: a waiter may read it back
+                _land(flights, (id(self.store), keys[i]), ans)
             tokens = sum(a.n_tokens for a in answers if isinstance(a, GenerateResult))
             self.progress.advance(handle, len(batch), tokens=tokens)
 
@@ -202,6 +255,17 @@ class Engine:
             delay = policy.delay(failures, retry_after)
             log.info("%s; retrying in %.2f s", reason, delay)
             await asyncio.sleep(delay)
+
+
+def _land(
+    flights: dict[tuple[int, str], asyncio.Future[Result]], flight: tuple[int, str], ans: Result
+) -> None:
+    """Hand ``ans`` to whoever waits for ``flight`` and take it off the in-flight map."""
+    fut = flights[flight]
+    if not fut.done():
+        fut.set_result(ans)
+    if _IN_FLIGHT.get(flight) is fut:
+        del _IN_FLIGHT[flight]
 
 
 def _attempts(n: int) -> str:
