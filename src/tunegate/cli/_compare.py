@@ -114,8 +114,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Evaluate one model alone on a suite (no gates)."""
-    import json
-
+    from tunegate.report import print_run, write_json
     from tunegate.runner import run_model
     from tunegate.store import open_store
     from tunegate.suite import load_suite
@@ -128,22 +127,9 @@ def run(
     result = run_model(
         spec, model, open_store(db), limit=limit, batch_size=batch_size, progress=progress_for(quiet)
     )
-    from rich.table import Table
-
-    table = Table(title=user_text(f"{result.model['spec']} on suite {spec.name!r} (scores ×100, 95% CI)"))
-    for col in ("task", "metric", "n", "score", "95% CI"):
-        table.add_column(col)
-    for row in result.tasks:
-        table.add_row(
-            user_text(row.task),
-            user_text(row.metric),
-            str(row.n),
-            f"{100 * row.mean:.1f}",
-            user_text(f"[{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]"),
-        )
-    console.print(table)
+    print_run(result, console)
     if json_out:
-        json_out.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+        write_json(result, json_out, sort_keys=False)
 
 
 def _is_regression_suite(suite: str) -> bool:

@@ -35,17 +35,10 @@ def regress(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Run a regression suite of fixed prompts with expected behaviours on a model."""
-    import json
-
     from tunegate.errors import ConfigError
     from tunegate.models import parse_model_spec
-    from tunegate.regression import (
-        load_regression_suite,
-        print_regression,
-        render_markdown,
-        run_regression,
-        write_junit,
-    )
+    from tunegate.regression import load_regression_suite, run_regression
+    from tunegate.report import print_regression, render_regress_markdown, write_json, write_regress_junit
     from tunegate.store import open_store
 
     spec = load_regression_suite(suite)
@@ -65,14 +58,15 @@ def regress(
         batch_size=batch_size,
         progress=progress_for(quiet),
     )
-    print_regression(result, console)
+    report = result.report()
+    print_regression(report, console)
     if junit:
-        write_junit(result, junit)
+        write_regress_junit(report, junit)
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(render_markdown(result), encoding="utf-8")
+        markdown.write_text(render_regress_markdown(report), encoding="utf-8")
     if json_out:
-        json_out.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+        write_json(report, json_out, sort_keys=False)
     raise typer.Exit(result.exit_code(strict_flaky))
 
 

@@ -1,42 +1,50 @@
 """Regression suites: fixed prompts with expected behaviours, checked on every fine-tune.
 
     suite YAML --load_regression_suite--> RegressionSuite (expanded cases, compiled assertions)
-               --run_regression(model)--> RegressionResult --> table / JUnit / Markdown
+               --run_regression(model)--> RegressionResult
                --.report()--> RegressReport (JSON tunegate.regress/v1, the store)
+                              --> table / JUnit / Markdown (``tunegate.report``)
 
 See ``docs/regression.md``. Assertion types live in :data:`ASSERTIONS`; add one with :func:`assertion`.
+
+Names are imported on first use: loading a suite (``tunegate validate``) does not import the engine.
 """
 
-from tunegate.regression._assertions import (
-    ASSERTIONS,
-    Assertion,
-    AssertionContext,
-    AssertionResult,
-    AssertionType,
-    assertion,
-    check_assertion,
-    compile_assertion,
-)
-from tunegate.regression._load import Case, RegressionSuite, load_regression_suite, parse_regression_suite
-from tunegate.regression._record import (
-    REGRESS_SCHEMA,
-    AssertionOutcome,
-    CaseReport,
-    RegressReport,
-    RegressSummary,
-)
-from tunegate.regression._report import print_regression, render_markdown, write_junit
-from tunegate.regression._run import (
-    CaseResult,
-    RegressionResult,
-    aevaluate_cases,
-    case_followups,
-    check_case,
-    evaluate_cases,
-    find_baseline_run,
-    run_regression,
-)
-from tunegate.regression._watch import BestVerdict, best_vs_base, checkpoint_spec, find_checkpoints, watch
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tunegate.regression._assertions import (
+        ASSERTIONS,
+        Assertion,
+        AssertionContext,
+        AssertionResult,
+        AssertionType,
+        assertion,
+        check_assertion,
+        compile_assertion,
+    )
+    from tunegate.regression._load import Case, RegressionSuite, load_regression_suite, parse_regression_suite
+    from tunegate.regression._record import (
+        REGRESS_SCHEMA,
+        AssertionOutcome,
+        CaseReport,
+        RegressReport,
+        RegressSummary,
+    )
+    from tunegate.regression._run import (
+        CaseResult,
+        RegressionResult,
+        aevaluate_cases,
+        case_followups,
+        check_case,
+        evaluate_cases,
+        find_baseline_run,
+        run_regression,
+    )
+    from tunegate.regression._watch import BestVerdict, best_vs_base, checkpoint_spec, find_checkpoints, watch
 
 __all__ = [
     "ASSERTIONS",
@@ -67,9 +75,54 @@ __all__ = [
     "find_checkpoints",
     "load_regression_suite",
     "parse_regression_suite",
-    "print_regression",
-    "render_markdown",
     "run_regression",
     "watch",
-    "write_junit",
 ]
+
+#: public name -> the module that defines it
+_LAZY: dict[str, str] = {
+    "ASSERTIONS": "tunegate.regression._assertions",
+    "REGRESS_SCHEMA": "tunegate.regression._record",
+    "Assertion": "tunegate.regression._assertions",
+    "AssertionContext": "tunegate.regression._assertions",
+    "AssertionOutcome": "tunegate.regression._record",
+    "AssertionResult": "tunegate.regression._assertions",
+    "AssertionType": "tunegate.regression._assertions",
+    "BestVerdict": "tunegate.regression._watch",
+    "Case": "tunegate.regression._load",
+    "CaseReport": "tunegate.regression._record",
+    "CaseResult": "tunegate.regression._run",
+    "RegressReport": "tunegate.regression._record",
+    "RegressSummary": "tunegate.regression._record",
+    "RegressionResult": "tunegate.regression._run",
+    "RegressionSuite": "tunegate.regression._load",
+    "aevaluate_cases": "tunegate.regression._run",
+    "assertion": "tunegate.regression._assertions",
+    "best_vs_base": "tunegate.regression._watch",
+    "case_followups": "tunegate.regression._run",
+    "check_assertion": "tunegate.regression._assertions",
+    "check_case": "tunegate.regression._run",
+    "checkpoint_spec": "tunegate.regression._watch",
+    "compile_assertion": "tunegate.regression._assertions",
+    "evaluate_cases": "tunegate.regression._run",
+    "find_baseline_run": "tunegate.regression._run",
+    "find_checkpoints": "tunegate.regression._watch",
+    "load_regression_suite": "tunegate.regression._load",
+    "parse_regression_suite": "tunegate.regression._load",
+    "run_regression": "tunegate.regression._run",
+    "watch": "tunegate.regression._watch",
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'tunegate.regression' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
