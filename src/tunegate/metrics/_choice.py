@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 __all__ = ["choice_accuracy", "choice_accuracy_norm", "predicted_choice", "predicted_choice_norm"]
 
 
@@ -18,6 +16,8 @@ def _check(loglikelihoods: Sequence[float], gold: int) -> None:
 
 def predicted_choice(loglikelihoods: Sequence[float]) -> int:
     """Index of the highest log-likelihood (ties: first index wins, as numpy's argmax)."""
+    import numpy as np  # here, not at module level: listing the tasks (``tunegate --help``) stays light
+
     _check(loglikelihoods, 0)
     return int(np.argmax(np.asarray(loglikelihoods, dtype=float)))
 
@@ -28,6 +28,8 @@ def predicted_choice_norm(loglikelihoods: Sequence[float], choice_texts: Sequenc
     ``completion_len = len(choice)`` of the choice string without the leading target delimiter (the
     space before the answer); ties go to the first index.
     """
+    import numpy as np
+
     _check(loglikelihoods, 0)
     if len(choice_texts) != len(loglikelihoods):
         raise ValueError(f"{len(loglikelihoods)} log-likelihoods but {len(choice_texts)} choice texts")

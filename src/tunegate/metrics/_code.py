@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 __all__ = ["pass_at_k"]
 
 
@@ -21,4 +19,6 @@ def pass_at_k(n: int, c: int, k: int) -> float:
         raise ValueError(f"pass@k needs k <= n, got k={k} > n={n}")
     if n - c < k:
         return 1.0
+    import numpy as np  # here, not at module level: listing the tasks (``tunegate --help``) stays light
+
     return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
