@@ -120,8 +120,10 @@ def create_app(ss: StudyStore, limits: Limits | None = None) -> FastAPI:
     def rate(request: Request, revise: int = 0) -> HTMLResponse:
         rater = rater_of(request)
         study = ss.get_study(rater.study_id)
+        ss.next_item(rater)
         queue = ss.queue(rater)
         done = sum(a.choice is not None for a in queue)
+        total = ss.budget(rater) or len(queue)
         item, revising = current(queue, bool(revise))
         if item is None:
             return page("done.html", done=done, total=len(queue), can_revise=done > 0)
@@ -138,7 +140,7 @@ def create_app(ss: StudyStore, limits: Limits | None = None) -> FastAPI:
             revising=revising,
             can_revise=done > 0 and not revising,
             done=done,
-            total=len(queue),
+            total=total,
             csrf=ss.csrf_token(rater),
             max_reason=MAX_REASON,
         )
@@ -160,10 +162,12 @@ def create_app(ss: StudyStore, limits: Limits | None = None) -> FastAPI:
     @app.get("/api/next")
     def api_next(request: Request) -> dict[str, Any]:
         rater = rater_of(request)
+        ss.next_item(rater)
         queue = ss.queue(rater)
         done = sum(a.choice is not None for a in queue)
+        total = ss.budget(rater) or len(queue)
         item, _ = current(queue, False)
-        body: dict[str, Any] = {"done": done, "total": len(queue), "item": None, "csrf": ss.csrf_token(rater)}
+        body: dict[str, Any] = {"done": done, "total": total, "item": None, "csrf": ss.csrf_token(rater)}
         if item is not None:
             body["item"] = {
                 "position": item.position,
