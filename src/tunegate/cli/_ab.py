@@ -169,15 +169,34 @@ def list_studies(db: Db = None) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(help="server processes (each with its own store pool)", min=1)] = 1,
     db: Db = None,
 ) -> None:
     """Run the rating app."""
+    import os
+
     import uvicorn
 
     from tunegate.preference import create_app
 
-    err_console.print(f"rating app on http://{host}:{port}/ (store {_ss(db).store.url})", highlight=False)
-    uvicorn.run(create_app(_ss(db)), host=host, port=port, log_level="warning", server_header=False)
+    ss = _ss(db)
+    err_console.print(f"rating app on http://{host}:{port}/ (store {ss.store.url})", highlight=False)
+    opts: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "server_header": False}
+    if workers == 1:
+        uvicorn.run(create_app(ss), access_log=False, **opts)
+        return
+    ss.store.close()
+    os.environ["TUNEGATE_AB_SERVE_DB"] = db or ""
+    uvicorn.run(f"{__name__}:app_from_env", factory=True, workers=workers, access_log=False, **opts)
+
+
+def app_from_env() -> Any:
+    """The app factory of ``ab serve --workers N`` (each worker process opens its own store)."""
+    import os
+
+    from tunegate.preference import create_app
+
+    return create_app(_ss(os.environ.get("TUNEGATE_AB_SERVE_DB") or None))
 
 
 @ab.command("judge")

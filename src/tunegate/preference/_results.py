@@ -168,7 +168,11 @@ def study_results(ss: StudyStore, study_id: str, *, n_boot: int = 2000, seed: in
         "tags": {k: asdict(v) for k, v in tags.items()},
         "judge": judge,
         "preference": {
+            "study_id": sid,
             "source": used,
+            "human_votes": wr.n,
+            "min_human_votes": MIN_HUMAN_VOTES,
+            "alpha": wr.alpha,
             "win_rate": headline["rate"],
             "ci_low": headline["ci_low"],
             "ci_high": headline["ci_high"],

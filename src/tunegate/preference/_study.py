@@ -128,6 +128,7 @@ class StudyStore:
         self._item_models: dict[tuple[str, int], tuple[str, str]] = {}
         self._secrets: dict[str, str] = {}
         self._configs: dict[str, dict[str, Any]] = {}
+        self._totals: dict[str, int] = {}
 
     # -- studies -----------------------------------------------------------------------------------
     def create_study(
@@ -471,40 +472,59 @@ class StudyStore:
 
         A second vote on the same item replaces the counted one (revision + 1); every vote is kept in
         the history. Safe under concurrent requests of the same rater (the primary key decides)."""
+        return self.vote_and_progress(rater, position, choice, reason)[0]
+
+    def vote_and_progress(
+        self, rater: Rater, position: int, choice: str, reason: str = ""
+    ) -> tuple[int, int, int]:
+        """:meth:`vote`, then the rater's (revision, items voted, items in all) from the same
+        transaction (the rating app's hot path: one transaction per vote)."""
         if choice not in CHOICES:
             raise StudyError(f"choice must be one of {', '.join(CHOICES)}")
         if len(reason) > MAX_REASON:
             raise StudyError(f"the reason is longer than {MAX_REASON} characters")
         for attempt in range(20):
             try:
-                return self._vote_once(rater, position, choice, reason)
+                revision, done = self._vote_once(rater, position, choice, reason)
+                return revision, done, self._total(rater)
             except (IntegrityError, _Conflict):  # the same rater's votes raced: retry on the new state
                 if attempt == 19:
                     raise
         raise AssertionError("unreachable")
 
-    def _vote_once(self, rater: Rater, position: int, choice: str, reason: str) -> int:
+    def _total(self, rater: Rater) -> int:
+        budget = self.budget(rater)
+        if budget is not None:
+            return budget
+        total = self._totals.get(rater.id)
+        if total is None:  # a balanced queue is fixed at invite time: count it once
+            with self.engine.connect() as c:
+                q = sa.select(sa.func.count()).select_from(t.assignments)
+                total = int(c.execute(q.where(t.assignments.c.rater_id == rater.id)).scalar_one())
+            self._totals[rater.id] = total
+        return total
+
+    def _vote_once(self, rater: Rater, position: int, choice: str, reason: str) -> tuple[int, int]:
         now = _now()
+        a_, v_ = t.assignments, t.votes
         with self.engine.begin() as c:
             a = c.execute(
-                sa.select(t.assignments.c.item_id, t.assignments.c.flip).where(
-                    t.assignments.c.rater_id == rater.id, t.assignments.c.position == position
+                sa.select(a_.c.item_id, a_.c.flip, v_.c.revision)
+                .select_from(
+                    a_.outerjoin(v_, sa.and_(v_.c.rater_id == a_.c.rater_id, v_.c.item_id == a_.c.item_id))
                 )
+                .where(a_.c.rater_id == rater.id, a_.c.position == position)
             ).first()
             if a is None:
                 raise StudyError(f"no item {position} in this rater's queue")
             x, y = self._models_of(c, rater.study_id, a.item_id)
             left, right = (y, x) if a.flip else (x, y)
             winner = {"A": left, "B": right}.get(choice, choice)
-            old = c.execute(
-                sa.select(t.votes.c.revision).where(
-                    t.votes.c.rater_id == rater.id, t.votes.c.item_id == a.item_id
-                )
-            ).scalar()
+            old = a.revision
             revision = 1 if old is None else int(old) + 1
             if old is None:
                 c.execute(
-                    sa.insert(t.votes).values(
+                    sa.insert(v_).values(
                         rater_id=rater.id,
                         item_id=a.item_id,
                         study_id=rater.study_id,
@@ -520,12 +540,8 @@ class StudyStore:
                 )
             else:
                 done = c.execute(
-                    sa.update(t.votes)
-                    .where(
-                        t.votes.c.rater_id == rater.id,
-                        t.votes.c.item_id == a.item_id,
-                        t.votes.c.revision == old,
-                    )
+                    sa.update(v_)
+                    .where(v_.c.rater_id == rater.id, v_.c.item_id == a.item_id, v_.c.revision == old)
                     .values(choice=choice, winner=winner, reason=reason, revision=revision, updated_at=now)
                 )
                 if done.rowcount != 1:  # another revision got in first: roll back, retry
@@ -542,7 +558,10 @@ class StudyStore:
                     created_at=now,
                 )
             )
-        return revision
+            n_done = c.execute(
+                sa.select(sa.func.count()).select_from(v_).where(v_.c.rater_id == rater.id)
+            ).scalar_one()
+        return revision, int(n_done)
 
     # -- reading votes (owner side) ----------------------------------------------------------------
     def votes(self, study_id: str) -> list[dict[str, Any]]:
