@@ -82,8 +82,14 @@ class Conn:
         self.w.close()
 
 
-async def _rater(port: int, token: str, lat: list[float], revise_every: int) -> list[tuple[int, str]]:
-    """Vote through the rater's queue; returns every (position, choice) sent, in order."""
+async def _rater(
+    port: int, token: str, lat: list[float], revise_every: int, interval: float, phase: float
+) -> list[tuple[int, str]]:
+    """Vote through the rater's queue; returns every (position, choice) sent, in order.
+
+    ``interval`` 0: back to back (closed loop). Otherwise the k-th vote is due at start + phase +
+    k * interval and its latency counts from that due time, so a server that falls behind is not
+    flattered by the client waiting for it (no coordinated omission)."""
     c = await Conn.open(port)
     sent: list[tuple[int, str]] = []
     try:
@@ -92,15 +98,22 @@ async def _rater(port: int, token: str, lat: list[float], revise_every: int) -> 
         status, _, data = await c.request("GET", "/api/next")
         nxt = json.loads(data)
         h = {"X-CSRF-Token": nxt["csrf"]}
+        loop = asyncio.get_running_loop()
+        due = loop.time() + phase
         for pos in range(nxt["total"]):
             votes = [(pos, ("A", "B", "tie", "both_bad")[pos % 4])]
             if revise_every and pos % revise_every == revise_every - 1:
                 votes.append((pos - 1, "tie"))
             for p, choice in votes:
                 body = json.dumps({"position": p, "choice": choice}).encode()
-                t0 = time.perf_counter()
+                if interval:
+                    await asyncio.sleep(max(0.0, due - loop.time()))
+                    t0 = due
+                    due += interval
+                else:
+                    t0 = loop.time()
                 status, _, data = await c.request("POST", "/api/vote", body, h)
-                lat.append(time.perf_counter() - t0)
+                lat.append(loop.time() - t0)
                 assert status == 200, (status, data)
                 sent.append((p, choice))
     finally:
@@ -130,6 +143,14 @@ def main() -> int:
     ap.add_argument("--db", default=None, help="store URL (default: a fresh SQLite file)")
     ap.add_argument("--revise-every", type=int, default=10)
     ap.add_argument("--workers", type=int, default=1, help="server processes (ab serve --workers)")
+    ap.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="offered load in votes/s over all raters, each rater paced evenly (default 0: every rater "
+        "votes back to back, which measures the most the server does; then latency is queueing: 50 "
+        "raters / throughput)",
+    )
     a = ap.parse_args()
     schema = None
     if a.db and a.db.startswith("postgresql"):
@@ -170,8 +191,16 @@ def _bench(a: argparse.Namespace, db: str) -> int:
                 time.sleep(0.1)
         lat: list[float] = []
 
+        interval = a.raters / a.rate if a.rate else 0.0
+        rng = np.random.default_rng(0)
+
         async def run_all() -> list[list[tuple[int, str]]]:
-            return await asyncio.gather(*[_rater(port, tok, lat, a.revise_every) for _, tok in invites])
+            return await asyncio.gather(
+                *[
+                    _rater(port, tok, lat, a.revise_every, interval, float(rng.random()) * interval)
+                    for _, tok in invites
+                ]
+            )
 
         t0 = time.perf_counter()
         sent = asyncio.run(run_all())
@@ -195,7 +224,8 @@ def _bench(a: argparse.Namespace, db: str) -> int:
     )
     print(
         f"store: {ss.store.engine.dialect.name}; {a.raters} raters x {a.items} items; {n_sent} vote requests; "
-        f"server workers {a.workers}"
+        f"server workers {a.workers}; "
+        + (f"offered {a.rate:.0f} votes/s" if a.rate else "closed loop (back to back)")
     )
     print(f"throughput: {n_sent / wall:.0f} votes/s over {wall:.2f} s")
     print(

@@ -17,8 +17,10 @@ import hashlib
 import hmac
 import random
 import secrets
+import threading
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +131,11 @@ class StudyStore:
         self._secrets: dict[str, str] = {}
         self._configs: dict[str, dict[str, Any]] = {}
         self._totals: dict[str, int] = {}
+        # SQLite has one writer at a time and its busy handler *sleeps* (1, 2, 5 ... 100 ms) when a
+        # second connection wants the write lock: queue this process's writers on a lock instead
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     # -- studies -----------------------------------------------------------------------------------
     def create_study(
@@ -346,7 +353,7 @@ class StudyStore:
         a, v = t.assignments, t.votes
         for _ in range(20):
             try:
-                with self.engine.begin() as c:
+                with self._write_lock, self.engine.begin() as c:
                     mine = c.execute(
                         sa.select(a.c.position, a.c.item_id, v.c.item_id.label("voted"))
                         .select_from(
@@ -407,7 +414,7 @@ class StudyStore:
             return None, 0.0
         p = selection_probs(sums, counts, eligible, float(self.config(sid).get("floor", DEFAULT_FLOOR)))
         u = secrets.SystemRandom().random()
-        k = int(min(np.searchsorted(np.cumsum(p), u, side="right"), len(ids) - 1))
+        k = min(int(np.searchsorted(np.cumsum(p), u, side="right")), len(ids) - 1)
         while not eligible[k]:  # only when u lands in the rounding tail past the last eligible item
             k -= 1
         return ids[k], float(p[k])
@@ -485,7 +492,8 @@ class StudyStore:
             raise StudyError(f"the reason is longer than {MAX_REASON} characters")
         for attempt in range(20):
             try:
-                revision, done = self._vote_once(rater, position, choice, reason)
+                with self._write_lock:
+                    revision, done = self._vote_once(rater, position, choice, reason)
                 return revision, done, self._total(rater)
             except (IntegrityError, _Conflict):  # the same rater's votes raced: retry on the new state
                 if attempt == 19:
