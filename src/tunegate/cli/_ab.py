@@ -59,6 +59,17 @@ def create(
     name: Annotated[str, typer.Option(help="study name")] = "study",
     overlap: Annotated[int, typer.Option(help="raters per item (k)")] = 3,
     items_per_rater: Annotated[int, typer.Option(help="items in each rater's queue")] = 20,
+    allocation: Annotated[
+        str,
+        typer.Option(
+            help="balanced (k raters per item, fixed queues) or uncertainty (each next item drawn "
+            "by how much a vote would narrow its interval, with a uniform floor; win rate reweighted)"
+        ),
+    ] = "balanced",
+    uniform_floor: Annotated[
+        float,
+        typer.Option(help="uncertainty allocation: share of each draw spread uniformly", min=0.01, max=1),
+    ] = 0.2,
     raters: Annotated[
         list[str] | None, typer.Option("--rater", help="invite a rater by name (repeat)")
     ] = None,
@@ -74,6 +85,8 @@ def create(
     from tunegate.preference import StudySettings
     from tunegate.preference._sources import items_from_queries, items_from_run, read_queries
 
+    if allocation not in ("balanced", "uncertainty"):
+        raise ConfigError(f"--allocation {allocation!r}: use balanced or uncertainty")
     if (queries is None) == (from_run is None):
         raise ConfigError("give exactly one of --queries FILE (with --model) or --from-run RUN")
     ss = _ss(db)
@@ -108,6 +121,8 @@ def create(
         overlap=overlap,
         items_per_rater=items_per_rater,
         source_run_id=source_run,
+        allocation=allocation,
+        floor=uniform_floor,
         **extra,
     )
     sid, owner = ss.create_study(settings, items, seed=seed)
@@ -154,15 +169,34 @@ def list_studies(db: Db = None) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(help="server processes (each with its own store pool)", min=1)] = 1,
     db: Db = None,
 ) -> None:
     """Run the rating app."""
+    import os
+
     import uvicorn
 
     from tunegate.preference import create_app
 
-    err_console.print(f"rating app on http://{host}:{port}/ (store {_ss(db).store.url})", highlight=False)
-    uvicorn.run(create_app(_ss(db)), host=host, port=port, log_level="warning", server_header=False)
+    ss = _ss(db)
+    err_console.print(f"rating app on http://{host}:{port}/ (store {ss.store.url})", highlight=False)
+    opts: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "server_header": False}
+    if workers == 1:
+        uvicorn.run(create_app(ss), access_log=False, **opts)
+        return
+    ss.store.close()
+    os.environ["TUNEGATE_AB_SERVE_DB"] = db or ""
+    uvicorn.run(f"{__name__}:app_from_env", factory=True, workers=workers, access_log=False, **opts)
+
+
+def app_from_env() -> Any:
+    """The app factory of ``ab serve --workers N`` (each worker process opens its own store)."""
+    import os
+
+    from tunegate.preference import create_app
+
+    return create_app(_ss(os.environ.get("TUNEGATE_AB_SERVE_DB") or None))
 
 
 @ab.command("judge")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tunegate.cli import _ab, _compare, _diff, _history, _judge, _regress, _safety  # noqa: F401
+from tunegate.cli import _ab, _compare, _diff, _history, _judge, _regress, _report, _safety  # noqa: F401
 from tunegate.cli._app import app
 
 __all__ = ["main"]

@@ -2,6 +2,7 @@
 
 ab create --> StudyStore.create_study + invite --> ab serve (create_app) --> votes
 votes --> study_results (tunegate.stats: win rate, confidence sequence, BT, agreement, bias) --> ab report
+study of a compare run --> attach_preference --> the scorecard's preference row and gates (tunegate report)
 """
 
 from typing import Any
@@ -19,6 +20,7 @@ __all__ = [
     "StudyError",
     "StudySettings",
     "StudyStore",
+    "attach_preference",
     "create_app",
     "result_for_run",
     "study_results",
@@ -26,6 +28,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "attach_preference":  # imports the runner: only when a report needs it
+        from tunegate.preference._attach import attach_preference
+
+        return attach_preference
     if name == "create_app":  # the web stack is optional: import it only when serving
         try:
             from tunegate.preference._app import create_app

@@ -36,6 +36,40 @@ _HEADERS = {
 }
 
 
+_RAW_HEADERS = [(k.lower().encode(), v.encode()) for k, v in _HEADERS.items()]
+
+
+class _Guard:
+    """Pure ASGI middleware (BaseHTTPMiddleware costs a task group per request): refuse bodies over
+    the limit by their Content-Length (413), and add the security headers to every response."""
+
+    def __init__(self, app: Any, max_body: int) -> None:
+        self.app, self.max_body = app, max_body
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for k, v in scope["headers"]:
+            if k == b"content-length" and (not v.isdigit() or int(v) > self.max_body):
+                resp = JSONResponse({"error": "request too large"}, status_code=413)
+                await resp(scope, receive, self._send_with_headers(send))
+                return
+        await self.app(scope, receive, self._send_with_headers(send))
+
+    @staticmethod
+    def _send_with_headers(send: Any) -> Any:
+        async def wrapped(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in _RAW_HEADERS if k not in have
+                ]
+            await send(message)
+
+        return wrapped
+
+
 class Refused(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -54,16 +88,7 @@ def create_app(ss: StudyStore, limits: Limits | None = None) -> FastAPI:
     def page(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**ctx), status_code=status)
 
-    @app.middleware("http")
-    async def _guard(request: Request, call_next: Any) -> Response:
-        size = request.headers.get("content-length")
-        if size is not None and (not size.isdigit() or int(size) > limits.max_body):
-            resp: Response = JSONResponse({"error": "request too large"}, status_code=413)
-        else:
-            resp = await call_next(request)
-        for k, v in _HEADERS.items():
-            resp.headers.setdefault(k, v)
-        return resp
+    app.add_middleware(_Guard, max_body=limits.max_body)
 
     @app.exception_handler(Refused)
     async def _refused(request: Request, exc: Refused) -> Response:
@@ -120,8 +145,10 @@ def create_app(ss: StudyStore, limits: Limits | None = None) -> FastAPI:
     def rate(request: Request, revise: int = 0) -> HTMLResponse:
         rater = rater_of(request)
         study = ss.get_study(rater.study_id)
+        ss.next_item(rater)
         queue = ss.queue(rater)
         done = sum(a.choice is not None for a in queue)
+        total = ss.budget(rater) or len(queue)
         item, revising = current(queue, bool(revise))
         if item is None:
             return page("done.html", done=done, total=len(queue), can_revise=done > 0)
@@ -138,7 +165,7 @@ def create_app(ss: StudyStore, limits: Limits | None = None) -> FastAPI:
             revising=revising,
             can_revise=done > 0 and not revising,
             done=done,
-            total=len(queue),
+            total=total,
             csrf=ss.csrf_token(rater),
             max_reason=MAX_REASON,
         )
@@ -160,10 +187,12 @@ def create_app(ss: StudyStore, limits: Limits | None = None) -> FastAPI:
     @app.get("/api/next")
     def api_next(request: Request) -> dict[str, Any]:
         rater = rater_of(request)
+        ss.next_item(rater)
         queue = ss.queue(rater)
         done = sum(a.choice is not None for a in queue)
+        total = ss.budget(rater) or len(queue)
         item, _ = current(queue, False)
-        body: dict[str, Any] = {"done": done, "total": len(queue), "item": None, "csrf": ss.csrf_token(rater)}
+        body: dict[str, Any] = {"done": done, "total": total, "item": None, "csrf": ss.csrf_token(rater)}
         if item is not None:
             body["item"] = {
                 "position": item.position,
@@ -192,8 +221,9 @@ def create_app(ss: StudyStore, limits: Limits | None = None) -> FastAPI:
             pos = data.get("position")
             if not isinstance(pos, int) or isinstance(pos, bool):
                 raise Refused(400, "position must be an integer")
-            revision = ss.vote(rater, pos, str(data.get("choice", "")), str(data.get("reason", "")))
-            done, total = ss.progress(rater)
+            revision, done, total = ss.vote_and_progress(
+                rater, pos, str(data.get("choice", "")), str(data.get("reason", ""))
+            )
             return {"ok": True, "revision": revision, "done": done, "total": total}
 
         return await run_in_threadpool(work)

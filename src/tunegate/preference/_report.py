@@ -51,6 +51,17 @@ def _lines(r: dict[str, Any]) -> list[tuple[str, str]]:
                 f"95% CI [{_pct(c['ci_low'])}, {_pct(c['ci_high'])}] (bootstrap over items)",
             )
         )
+    dw = r.get("design_weighted")
+    if dw:
+        rows.append(
+            (
+                "design-weighted",
+                f"{_pct(dw['rate'])} 95% CI [{_pct(dw['ci_low'])}, {_pct(dw['ci_high'])}] "
+                "(uncertainty allocation: inverse-probability (Des Raj) estimate, rater-clustered; "
+                "the plain win rate above over-weights contested items)",
+            )
+        )
+        stop = "not used: votes drawn by uncertainty do not arrive exchangeably"
     rows += [
         ("anytime-valid CS", f"[{_pct(cs['low'])}, {_pct(cs['high'])}] — {stop}"),
         ("ties / both bad", r["ties_and_both_bad"]),

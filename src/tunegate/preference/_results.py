@@ -20,7 +20,7 @@ from tunegate.stats._agreement import cohen_kappa, krippendorff_alpha, near_chan
 from tunegate.stats._bradley_terry import bradley_terry
 from tunegate.stats._confseq import confidence_sequence
 from tunegate.stats._prefbias import length_controlled, per_tag, position_bias
-from tunegate.stats._winrate import clustered_win_rate, win_rate
+from tunegate.stats._winrate import WinRate, clustered_win_rate, des_raj_win_rate, win_rate
 
 __all__ = ["MIN_HUMAN_VOTES", "result_for_run", "study_results"]
 
@@ -66,6 +66,21 @@ def _label(winner: str) -> str:
     return "no preference" if winner in ("tie", "both_bad") else winner
 
 
+def _design_weighted(ss: StudyStore, sid: str, votes: list[dict[str, Any]], cand: str, ref: str) -> WinRate:
+    """Uncertainty allocation: the Des Raj estimate over each rater's draws, in draw order."""
+    pair = {cand, ref}
+    n_head = sum({it["model_x"], it["model_y"]} == pair for it in ss.items(sid))
+    vote_of = {(v["rater_id"], v["item_id"]): v for v in votes}
+    steps: dict[str, list[tuple[float | None, float]]] = defaultdict(list)
+    for a in ss.assignments(sid):  # ordered by rater, then position (draw order)
+        v = vote_of.get((a["rater_id"], a["item_id"]))
+        if v is None or a["prob"] is None:  # drawn, not yet voted: its draw is not complete
+            continue
+        head = {v["model_x"], v["model_y"]} == pair
+        steps[a["rater_id"]].append((_score(v["winner"], cand, ref) if head else None, float(a["prob"])))
+    return des_raj_win_rate(list(steps.values()), max(1, n_head))
+
+
 def study_results(ss: StudyStore, study_id: str, *, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
     """Everything the report shows, as plain JSON-able data."""
     study = ss.get_study(study_id)
@@ -81,6 +96,8 @@ def study_results(ss: StudyStore, study_id: str, *, n_boot: int = 2000, seed: in
     several = len(set(items)) < len(items)
     wr = win_rate(scores)
     cl = clustered_win_rate(scores, items, n_boot=n_boot, seed=seed) if several else None
+    allocation = cfg.get("allocation", "balanced")
+    weighted = _design_weighted(ss, sid, votes, cand, ref) if allocation == "uncertainty" else None
     cs = confidence_sequence(scores)
     labels: dict[Hashable, dict[Hashable, Hashable]] = defaultdict(dict)
     for v in votes:
@@ -113,7 +130,7 @@ def study_results(ss: StudyStore, study_id: str, *, n_boot: int = 2000, seed: in
     used = "human"
     if wr.n < MIN_HUMAN_VOTES and judge is not None:
         used = "judge"
-    headline = asdict(cl or wr)
+    headline = asdict(weighted or cl or wr)
     if used == "judge" and judge is not None:
         headline = judge["win_rate"]
     return {
@@ -125,6 +142,7 @@ def study_results(ss: StudyStore, study_id: str, *, n_boot: int = 2000, seed: in
             "candidate": cand,
             "reference": ref,
             "overlap": cfg["overlap"],
+            "allocation": allocation,
             "items_per_rater": cfg["items_per_rater"],
             "items": n_items,
             "raters": len(raters),
@@ -134,6 +152,7 @@ def study_results(ss: StudyStore, study_id: str, *, n_boot: int = 2000, seed: in
         "ties_and_both_bad": "counted as half a win (no preference); excluded from the sign test",
         "win_rate": asdict(wr),
         "clustered": asdict(cl) if cl else None,
+        "design_weighted": asdict(weighted) if weighted else None,
         "confidence_sequence": asdict(cs),
         "choices": dict(
             Counter(v["winner"] if v["winner"] in ("tie", "both_bad") else "decisive" for v in head)
@@ -149,14 +168,21 @@ def study_results(ss: StudyStore, study_id: str, *, n_boot: int = 2000, seed: in
         "tags": {k: asdict(v) for k, v in tags.items()},
         "judge": judge,
         "preference": {
+            "study_id": sid,
             "source": used,
+            "human_votes": wr.n,
+            "min_human_votes": MIN_HUMAN_VOTES,
+            "alpha": wr.alpha,
             "win_rate": headline["rate"],
             "ci_low": headline["ci_low"],
             "ci_high": headline["ci_high"],
             "p_value": headline["p_value"],
             "n": headline["n"],
             "significant_loss": headline["ci_high"] < 0.5,
-            "decided": cs.decided if used == "human" else False,
+            "method": headline["method"],
+            # the confidence sequence needs votes that arrive exchangeably: not so when contested
+            # items are drawn more often, so an uncertainty-allocated study is never "decided" by it
+            "decided": cs.decided if used == "human" and weighted is None else False,
         },
     }
 

@@ -3,7 +3,10 @@
 A study compares *models* (internal keys such as ``base`` and ``tuned``, mapped to specs in its config)
 on *items*: a query and the answers of two of those models (x and y). Each rater gets a queue of items;
 an item goes to ``k`` raters, always to the raters with the fewest items so far having room, so the
-load is balanced. Per (rater, item) a coin decides whether x is shown as A or as B. Tokens are stored
+load is balanced (``allocation="balanced"``, the default: queues are fixed at invite time). With
+``allocation="uncertainty"`` a rater's next item is drawn only when they ask for it, by
+:mod:`tunegate.preference._allocation`, and the draw's probability is kept with the assignment.
+Per (rater, item) a coin decides whether x is shown as A or as B. Tokens are stored
 only as SHA-256 hashes; a lost token is replaced by inviting again.
 """
 
@@ -14,16 +17,20 @@ import hashlib
 import hmac
 import random
 import secrets
+import threading
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from tunegate.errors import ConfigError
 from tunegate.preference import _tables as t
+from tunegate.preference._allocation import DEFAULT_FLOOR, selection_probs
 from tunegate.store import Store
 
 __all__ = [
@@ -40,6 +47,8 @@ __all__ = [
 #: what a rater can answer; "tie" and "both_bad" are both "no preference" in the win rate
 CHOICES = ("A", "B", "tie", "both_bad")
 MAX_REASON = 2000
+#: how items reach raters: fixed balanced queues (k raters per item), or drawn by uncertainty
+ALLOCATIONS = ("balanced", "uncertainty")
 
 
 class _Conflict(Exception):
@@ -83,6 +92,11 @@ class StudySettings:
     items_per_rater: int = 20
     instructions: str = "Which answer is better for the user? Judge helpfulness, correctness and clarity."
     source_run_id: str | None = None
+    #: "balanced" (k raters per item) or "uncertainty" (widest intervals first; then ``overlap`` is
+    #: not used: any rater may get any item once, up to ``items_per_rater``)
+    allocation: str = "balanced"
+    #: uncertainty allocation: share of every draw spread uniformly over the eligible items
+    floor: float = DEFAULT_FLOOR
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -115,6 +129,13 @@ class StudyStore:
         self.engine = store.engine
         self._item_models: dict[tuple[str, int], tuple[str, str]] = {}
         self._secrets: dict[str, str] = {}
+        self._configs: dict[str, dict[str, Any]] = {}
+        self._totals: dict[str, int] = {}
+        # SQLite has one writer at a time and its busy handler *sleeps* (1, 2, 5 ... 100 ms) when a
+        # second connection wants the write lock: queue this process's writers on a lock instead
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     # -- studies -----------------------------------------------------------------------------------
     def create_study(
@@ -125,6 +146,10 @@ class StudyStore:
             raise StudyError("a study needs at least one item")
         if settings.overlap < 1 or settings.items_per_rater < 1:
             raise StudyError("overlap and items per rater must be at least 1")
+        if settings.allocation not in ALLOCATIONS:
+            raise StudyError(f"allocation must be one of {', '.join(ALLOCATIONS)}")
+        if not 0.0 < settings.floor <= 1.0:
+            raise StudyError("the uniform floor must be in (0, 1]")
         for key in (settings.reference, settings.candidate):
             if key not in settings.models:
                 raise StudyError(f"model {key!r} is not one of the study's models {sorted(settings.models)}")
@@ -137,6 +162,8 @@ class StudyStore:
             "overlap": settings.overlap,
             "items_per_rater": settings.items_per_rater,
             "instructions": settings.instructions,
+            "allocation": settings.allocation,
+            "floor": settings.floor,
             "seed": seed,
             **settings.extra,
         }
@@ -239,6 +266,9 @@ class StudyStore:
                         created_at=_now(),
                     )
                 )
+                out.append((rater, token))
+                if cfg.get("allocation", "balanced") == "uncertainty":
+                    continue  # items are drawn one at a time, when the rater asks (next_item)
                 order = sorted(load, key=lambda i: (load[i] >= cfg["overlap"], load[i], rng.random()))
                 chosen = order[: cfg["items_per_rater"]]
                 rng.shuffle(chosen)
@@ -257,7 +287,6 @@ class StudyStore:
                         for pos, item_id in enumerate(chosen)
                     ],
                 )
-                out.append((rater, token))
         return out
 
     def raters(self, study_id: str) -> list[Rater]:
@@ -294,6 +323,102 @@ class StudyStore:
         return hmac.new(secret.encode(), rater.id.encode(), hashlib.sha256).hexdigest()[:32]
 
     # -- a rater's queue ---------------------------------------------------------------------------
+    def config(self, study_id: str) -> dict[str, Any]:
+        """A study's settings (immutable once created: read once)."""
+        cfg = self._configs.get(study_id)
+        if cfg is None:
+            with self.engine.connect() as c:
+                q = sa.select(t.studies.c.config).where(t.studies.c.id == study_id)
+                cfg = self._configs[study_id] = dict(c.execute(q).scalar_one())
+        return cfg
+
+    def _n_items(self, c: sa.Connection, study_id: str) -> int:
+        q = sa.select(sa.func.count()).select_from(t.items).where(t.items.c.study_id == study_id)
+        return int(c.execute(q).scalar_one())
+
+    def budget(self, rater: Rater) -> int | None:
+        """Items an uncertainty-allocated rater will get in all (None for a balanced, fixed queue)."""
+        cfg = self.config(rater.study_id)
+        if cfg.get("allocation", "balanced") != "uncertainty":
+            return None
+        with self.engine.connect() as c:
+            return min(int(cfg["items_per_rater"]), self._n_items(c, rater.study_id))
+
+    def next_item(self, rater: Rater) -> None:
+        """Uncertainty allocation: when the rater has voted on every item drawn so far and has budget
+        left, draw the next one (probability kept with the assignment). A no-op for balanced studies."""
+        budget = self.budget(rater)
+        if budget is None:
+            return
+        a, v = t.assignments, t.votes
+        for _ in range(20):
+            try:
+                with self._write_lock, self.engine.begin() as c:
+                    mine = c.execute(
+                        sa.select(a.c.position, a.c.item_id, v.c.item_id.label("voted"))
+                        .select_from(
+                            a.outerjoin(v, sa.and_(v.c.rater_id == a.c.rater_id, v.c.item_id == a.c.item_id))
+                        )
+                        .where(a.c.rater_id == rater.id)
+                    ).all()
+                    if len(mine) >= budget or any(r.voted is None for r in mine):
+                        return
+                    item_id, prob = self._draw(c, rater, {r.item_id for r in mine})
+                    if item_id is None:
+                        return
+                    c.execute(
+                        sa.insert(a).values(
+                            rater_id=rater.id,
+                            position=len(mine),
+                            study_id=rater.study_id,
+                            item_id=item_id,
+                            flip=secrets.randbelow(2) == 1,
+                            prob=prob,
+                        )
+                    )
+                return
+            except IntegrityError:  # the same rater's concurrent request drew first: look again
+                continue
+
+    def _draw(self, c: sa.Connection, rater: Rater, seen: set[int]) -> tuple[int | None, float]:
+        sid = rater.study_id
+        i, a, v = t.items, t.assignments, t.votes
+        ids = [
+            int(x) for x in c.execute(sa.select(i.c.id).where(i.c.study_id == sid).order_by(i.c.id)).scalars()
+        ]
+        pos = {x: k for k, x in enumerate(ids)}
+        sums = np.zeros(len(ids))
+        counts = np.zeros(len(ids))
+        rows = c.execute(
+            sa.select(v.c.item_id, v.c.winner, i.c.model_x, i.c.model_y)
+            .select_from(v.join(i, sa.and_(i.c.study_id == v.c.study_id, i.c.id == v.c.item_id)))
+            .where(v.c.study_id == sid)
+        )
+        for r in rows:
+            k = pos[int(r.item_id)]
+            sums[k] += 1.0 if r.winner == r.model_y else 0.0 if r.winner == r.model_x else 0.5
+            counts[k] += 1
+        pending = c.execute(
+            sa.select(a.c.item_id, sa.func.count())
+            .select_from(a.outerjoin(v, sa.and_(v.c.rater_id == a.c.rater_id, v.c.item_id == a.c.item_id)))
+            .where(a.c.study_id == sid, v.c.item_id.is_(None))
+            .group_by(a.c.item_id)
+        )
+        for item_id, n in pending:  # drawn but not yet voted: count them at the item's mean so far
+            k = pos[int(item_id)]
+            mean = (sums[k] + 0.5) / (counts[k] + 1)
+            sums[k] += mean * int(n)
+            counts[k] += int(n)
+        eligible = np.asarray([x not in seen for x in ids])
+        if not eligible.any():
+            return None, 0.0
+        p = selection_probs(sums, counts, eligible, float(self.config(sid).get("floor", DEFAULT_FLOOR)))
+        u = secrets.SystemRandom().random()
+        k = min(int(np.searchsorted(np.cumsum(p), u, side="right")), len(ids) - 1)
+        while not eligible[k]:  # only when u lands in the rounding tail past the last eligible item
+            k -= 1
+        return ids[k], float(p[k])
+
     def queue(self, rater: Rater) -> list[Assignment]:
         """The rater's items in order, with their current vote (choice as the rater saw it)."""
         a, i, v = t.assignments, t.items, t.votes
@@ -335,7 +460,8 @@ class StudyStore:
             done = c.execute(
                 sa.select(sa.func.count()).select_from(t.votes).where(t.votes.c.rater_id == rater.id)
             ).scalar_one()
-        return int(done), int(total)
+        budget = self.budget(rater)
+        return int(done), int(total) if budget is None else budget
 
     def _models_of(self, c: sa.Connection, study_id: str, item_id: int) -> tuple[str, str]:
         key = (study_id, item_id)
@@ -353,40 +479,60 @@ class StudyStore:
 
         A second vote on the same item replaces the counted one (revision + 1); every vote is kept in
         the history. Safe under concurrent requests of the same rater (the primary key decides)."""
+        return self.vote_and_progress(rater, position, choice, reason)[0]
+
+    def vote_and_progress(
+        self, rater: Rater, position: int, choice: str, reason: str = ""
+    ) -> tuple[int, int, int]:
+        """:meth:`vote`, then the rater's (revision, items voted, items in all) from the same
+        transaction (the rating app's hot path: one transaction per vote)."""
         if choice not in CHOICES:
             raise StudyError(f"choice must be one of {', '.join(CHOICES)}")
         if len(reason) > MAX_REASON:
             raise StudyError(f"the reason is longer than {MAX_REASON} characters")
         for attempt in range(20):
             try:
-                return self._vote_once(rater, position, choice, reason)
+                with self._write_lock:
+                    revision, done = self._vote_once(rater, position, choice, reason)
+                return revision, done, self._total(rater)
             except (IntegrityError, _Conflict):  # the same rater's votes raced: retry on the new state
                 if attempt == 19:
                     raise
         raise AssertionError("unreachable")
 
-    def _vote_once(self, rater: Rater, position: int, choice: str, reason: str) -> int:
+    def _total(self, rater: Rater) -> int:
+        budget = self.budget(rater)
+        if budget is not None:
+            return budget
+        total = self._totals.get(rater.id)
+        if total is None:  # a balanced queue is fixed at invite time: count it once
+            with self.engine.connect() as c:
+                q = sa.select(sa.func.count()).select_from(t.assignments)
+                total = int(c.execute(q.where(t.assignments.c.rater_id == rater.id)).scalar_one())
+            self._totals[rater.id] = total
+        return total
+
+    def _vote_once(self, rater: Rater, position: int, choice: str, reason: str) -> tuple[int, int]:
         now = _now()
+        a_, v_ = t.assignments, t.votes
         with self.engine.begin() as c:
             a = c.execute(
-                sa.select(t.assignments.c.item_id, t.assignments.c.flip).where(
-                    t.assignments.c.rater_id == rater.id, t.assignments.c.position == position
+                sa.select(a_.c.item_id, a_.c.flip, v_.c.revision)
+                .select_from(
+                    a_.outerjoin(v_, sa.and_(v_.c.rater_id == a_.c.rater_id, v_.c.item_id == a_.c.item_id))
                 )
+                .where(a_.c.rater_id == rater.id, a_.c.position == position)
             ).first()
             if a is None:
                 raise StudyError(f"no item {position} in this rater's queue")
             x, y = self._models_of(c, rater.study_id, a.item_id)
             left, right = (y, x) if a.flip else (x, y)
             winner = {"A": left, "B": right}.get(choice, choice)
-            old = c.execute(
-                sa.select(t.votes.c.revision).where(
-                    t.votes.c.rater_id == rater.id, t.votes.c.item_id == a.item_id
-                )
-            ).scalar()
+            old = a.revision
             revision = 1 if old is None else int(old) + 1
             if old is None:
                 c.execute(
-                    sa.insert(t.votes).values(
+                    sa.insert(v_).values(
                         rater_id=rater.id,
                         item_id=a.item_id,
                         study_id=rater.study_id,
@@ -402,12 +548,8 @@ class StudyStore:
                 )
             else:
                 done = c.execute(
-                    sa.update(t.votes)
-                    .where(
-                        t.votes.c.rater_id == rater.id,
-                        t.votes.c.item_id == a.item_id,
-                        t.votes.c.revision == old,
-                    )
+                    sa.update(v_)
+                    .where(v_.c.rater_id == rater.id, v_.c.item_id == a.item_id, v_.c.revision == old)
                     .values(choice=choice, winner=winner, reason=reason, revision=revision, updated_at=now)
                 )
                 if done.rowcount != 1:  # another revision got in first: roll back, retry
@@ -424,7 +566,10 @@ class StudyStore:
                     created_at=now,
                 )
             )
-        return revision
+            n_done = c.execute(
+                sa.select(sa.func.count()).select_from(v_).where(v_.c.rater_id == rater.id)
+            ).scalar_one()
+        return revision, int(n_done)
 
     # -- reading votes (owner side) ----------------------------------------------------------------
     def votes(self, study_id: str) -> list[dict[str, Any]]:
@@ -458,6 +603,13 @@ class StudyStore:
             .order_by(v.c.created_at, v.c.rater_id, v.c.item_id)
         )
         with self.engine.connect() as c:
+            return [dict(x) for x in c.execute(q).mappings()]
+
+    def assignments(self, study_id: str) -> list[dict[str, Any]]:
+        """Every assignment of a study (rater, position, item, flip, prob), in queue order."""
+        a = t.assignments
+        with self.engine.connect() as c:
+            q = sa.select(a).where(a.c.study_id == study_id).order_by(a.c.rater_id, a.c.position)
             return [dict(x) for x in c.execute(q).mappings()]
 
     def history(self, study_id: str) -> list[dict[str, Any]]:

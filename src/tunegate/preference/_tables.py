@@ -3,7 +3,8 @@
 ab_studies      one row per study: settings, the models compared, the owner token's hash, a secret
 ab_items        what is compared: a query and the answers of two models (x, y) to it, with tags
 ab_raters       invited raters: the hash of their secret invite token, revocable
-ab_assignments  which rater sees which item, in which position of their queue, and A/B flipped or not
+ab_assignments  which rater sees which item, in which position of their queue, A/B flipped or not,
+                and (uncertainty allocation) the probability with which the item was drawn
 ab_votes        the one counted vote per (rater, item); a revision replaces it
 ab_vote_history every vote ever submitted, revisions included
 ab_judgements   the automatic judge's verdicts per item
@@ -11,7 +12,7 @@ ab_judgements   the automatic judge's verdicts per item
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text
 
 __all__ = [
     "assignments",
@@ -71,6 +72,7 @@ assignments = Table(
     Column("study_id", String(32), nullable=False),
     Column("item_id", Integer, nullable=False),
     Column("flip", Boolean, nullable=False),
+    Column("prob", Float, nullable=True),  # uncertainty allocation: the draw's probability (0004)
 )
 
 votes = Table(

@@ -8,12 +8,13 @@ SE, never from a CI width). A dimension no task evaluated has status ``"not run"
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from tunegate.runner._result import GateResult, ScorecardRow, TaskComparison
 from tunegate.stats._combine import mean_of_deltas
 
-__all__ = ["DIMENSIONS", "build_scorecard"]
+__all__ = ["DIMENSIONS", "PREFERENCE_GATES", "build_scorecard", "preference_gates", "with_preference"]
 
 #: (dimension key, label), in scorecard order
 DIMENSIONS: tuple[tuple[str, str], ...] = (
@@ -82,3 +83,90 @@ def build_scorecard(
             )
         )
     return tuple(rows)
+
+
+# -- the preference row, from an A/B study attached to the run (tunegate.preference.result_for_run) ----
+#: the two preference gates: the tuned model's win rate is at least 1/2; it does not lose significantly
+PREFERENCE_GATES = ("min_win_rate", "no_significant_loss")
+
+
+def preference_gates(
+    pref: Mapping[str, Any], which: Sequence[str] = PREFERENCE_GATES, *, min_votes: int = 30
+) -> tuple[GateResult, ...]:
+    """The preference gates decided on a study's ``["preference"]`` summary (win rate, CI, n, source).
+
+    ``min_win_rate``: the win rate (W + T/2)/N is at least 50% (on the point estimate, like
+    ``min_score``); with fewer than ``min_votes`` human votes and no judge it is inconclusive.
+    ``no_significant_loss``: fails when the whole interval lies below 50%.
+    """
+    unknown = set(which) - set(PREFERENCE_GATES)
+    if unknown:
+        raise ValueError(f"unknown preference gate(s) {sorted(unknown)}; use {', '.join(PREFERENCE_GATES)}")
+    rate, lo, hi, n = float(pref["win_rate"]), float(pref["ci_low"]), float(pref["ci_high"]), int(pref["n"])
+    src = f"{n} {pref['source']} vote{'s' if n != 1 else ''}"
+    task = _preference_task(pref)
+    out = []
+    if "min_win_rate" in which:
+        few = pref["source"] == "human" and n < min_votes
+        outcome: Literal["pass", "fail", "inconclusive"] = (
+            "inconclusive" if few else "pass" if rate >= 0.5 else "fail"
+        )
+        reason = f"tuned wins {100 * rate:.1f}% of {src}; needs at least 50%"
+        if few:
+            reason += f" (too few: {min_votes} human votes or a judge are needed)"
+        out.append(GateResult(task, "win_rate", "min_score", 0.5, "min_win_rate", outcome, reason))
+    if "no_significant_loss" in which:
+        loses = hi < 0.5
+        out.append(
+            GateResult(
+                task,
+                "win_rate",
+                "max_drop",
+                0.0,
+                "no_significant_loss",
+                "fail" if loses else "pass",
+                f"win rate {100 * rate:.1f}%, CI [{100 * lo:.1f}, {100 * hi:.1f}] on {src}: "
+                + ("wholly below 50%, a significant loss" if loses else "not wholly below 50%"),
+                alpha=float(pref.get("alpha", 0.05)),
+                p_value=pref.get("p_value"),
+                ci_low=lo - 0.5,
+                ci_high=hi - 0.5,
+            )
+        )
+    return tuple(out)
+
+
+def _preference_task(pref: Mapping[str, Any]) -> str:
+    return f"A/B study {pref.get('study_id') or ''}".strip()
+
+
+def with_preference(
+    rows: Sequence[ScorecardRow], pref: Mapping[str, Any], gates: Sequence[GateResult] = ()
+) -> tuple[ScorecardRow, ...]:
+    """The scorecard with its preference row filled from a study's ``["preference"]`` summary.
+
+    tuned = the win rate, base = 1/2 (parity), delta = win rate - 1/2 with the study's interval; the
+    metric names the source: ``human win rate`` (votes) or ``judge win rate`` (too few votes).
+    """
+    task = _preference_task(pref)
+    mine = [g.outcome for g in gates if g.task == task]
+    sev = {"pass": 0, "inconclusive": 1, "fail": 2}
+    rate, lo, hi = float(pref["win_rate"]), float(pref["ci_low"]), float(pref["ci_high"])
+    row = ScorecardRow(
+        dimension="preference",
+        label=dict(DIMENSIONS)["preference"],
+        status="ok",
+        tasks=(task,),
+        metric=f"{pref['source']} win rate",
+        base=0.5,
+        tuned=rate,
+        delta=rate - 0.5,
+        ci_low=lo - 0.5,
+        ci_high=hi - 0.5,
+        n=int(pref["n"]),
+        gate=max(mine, key=lambda o: sev[o]) if mine else None,
+    )
+    out = [r for r in rows if r.dimension != "preference"]
+    at = next((i for i, r in enumerate(rows) if r.dimension == "preference"), len(out))
+    out.insert(at, row)
+    return tuple(out)

@@ -5,7 +5,8 @@ are *no preference* (half a win each: neither answer was judged better); they co
 rate, and are left out of the sign test, which uses decisive votes only. ``win_rate`` takes the Wilson
 score interval (Wilson 1927) at ``successes = W + T/2``; :func:`clustered_win_rate` resamples whole items
 (all of an item's votes together) when items have several raters, so correlated votes are not counted as
-independent.
+independent. :func:`des_raj_win_rate` is the estimate for studies whose items were drawn with
+unequal, data-dependent probabilities (uncertainty allocation).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as sps
 
-__all__ = ["WinRate", "clustered_win_rate", "sign_test", "wilson_interval", "win_rate"]
+__all__ = [
+    "WinRate",
+    "clustered_win_rate",
+    "des_raj_win_rate",
+    "sign_test",
+    "wilson_interval",
+    "win_rate",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +110,53 @@ def clustered_win_rate(
     return WinRate(
         w, lo, t, n, float(s.mean()), float(a), float(b), sign_test(w, lo), "cluster-bootstrap", alpha
     )
+
+
+def des_raj_win_rate(
+    raters: Sequence[Sequence[tuple[float | None, float]]], n_items: int, alpha: float = 0.05
+) -> WinRate:
+    """Win rate of a study whose items were drawn one at a time with known probabilities (Des Raj 1956).
+
+    ``raters``: per rater, their votes in the order the items were drawn, each ``(score, prob)``:
+    the vote's score (None for an item outside the headline pair) and the probability with which that
+    item was drawn among the items the rater had not yet seen. ``n_items``: the headline items.
+
+    The j-th draw of a rater gives z_j = (S_{j-1} + y_j / p_j) / N, S_{j-1} being the rater's earlier
+    scores: E[z_j] is the rater's mean over *all* N items whatever rule chose p_j (each p_j > 0), and
+    the z_j are uncorrelated, so their mean is unbiased. Its standard error is clustered by rater
+    (a rater's z_j share that rater's leaning), with a t interval on raters - 1 df, clipped to [0, 1].
+    Counts and the sign test are on the votes themselves; the sign test stays exact under "no item
+    prefers either model", however items were allocated.
+    """
+    if n_items <= 0:
+        raise ValueError("n_items must be positive")
+    z: list[float] = []
+    cluster: list[int] = []
+    scores: list[float] = []
+    for r, steps in enumerate(raters):
+        before = 0.0
+        for score, prob in steps:
+            if not 0.0 < prob <= 1.0:
+                raise ValueError("selection probabilities must be in (0, 1]")
+            y = 0.0 if score is None else score
+            z.append((before + y / prob) / n_items)
+            cluster.append(r)
+            before += y
+            if score is not None:
+                scores.append(score)
+    w, lo, t = _counts(scores)
+    if not z:
+        return WinRate(0, 0, 0, 0, 0.5, 0.0, 1.0, 1.0, "des-raj", alpha)
+    zs = np.asarray(z)
+    est = float(zs.mean())
+    # raters are clusters: a rater's z_j share the rater's own mean, so the spread between raters counts
+    per = np.bincount(np.asarray(cluster), weights=zs - est)
+    per = per[np.bincount(np.asarray(cluster)) > 0]
+    g = per.size
+    if g < 2:
+        a, b = 0.0, 1.0
+    else:
+        se = math.sqrt(g / (g - 1) * float((per**2).sum())) / zs.size
+        half = float(sps.t.ppf(1 - alpha / 2, g - 1)) * se
+        a, b = max(0.0, est - half), min(1.0, est + half)
+    return WinRate(w, lo, t, w + lo + t, est, a, b, sign_test(w, lo), "des-raj", alpha)

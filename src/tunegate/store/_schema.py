@@ -29,7 +29,7 @@ from sqlalchemy import (
 __all__ = ["SCHEMA_REVISION", "items", "metadata", "models", "responses", "runs", "scores"]
 
 #: the alembic head these tables match (a test checks it against the migrations folder)
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 metadata = MetaData()
 
