@@ -14,8 +14,9 @@ Names are imported on first use, so ``import tunegate`` (and the CLI) stays fast
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tunegate._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from tunegate.errors import TunegateError
@@ -85,15 +86,4 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'tunegate' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_attributes("tunegate", _LAZY, globals(), __all__)

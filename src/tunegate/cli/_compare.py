@@ -57,16 +57,7 @@ def compare(
     Example: tunegate compare --base builtin:gemma-3-270m
     --tuned 'builtin:gemma-3-270m?adapter=DIR' --suite demo --html report.html
     """
-    import os
-
-    from tunegate.report import (
-        print_comparison,
-        render_markdown,
-        trend_history,
-        write_html,
-        write_json,
-        write_junit,
-    )
+    from tunegate.report import print_comparison, write_reports
     from tunegate.runner import CompareConfig, compare_models
     from tunegate.store import open_store
     from tunegate.suite import load_suite
@@ -87,16 +78,7 @@ def compare(
     # the --limit warning is part of the result (printed once, with the report, and kept in every file)
     result = compare_models(config, store, progress=progress_for(quiet))
     print_comparison(result, console)
-    if json_out:
-        write_json(result, json_out)
-    if html:
-        write_html(result, html, history=trend_history(store, result))
-    if markdown:
-        markdown.parent.mkdir(parents=True, exist_ok=True)
-        link = os.path.relpath(html.resolve(), markdown.parent.resolve()) if html else None
-        markdown.write_text(render_markdown(result, html_link=link), encoding="utf-8")
-    if junit:
-        write_junit(result, junit)
+    write_reports(result, store, json_out=json_out, html=html, markdown=markdown, junit=junit)
     raise typer.Exit(result.exit_code)
 
 

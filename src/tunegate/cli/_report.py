@@ -3,7 +3,6 @@ votes fill the scorecard's preference row and its gates). Nothing is rerun."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -44,15 +43,7 @@ def report(
     """
     from tunegate.preference import StudyStore
     from tunegate.preference._attach import attach_preference
-    from tunegate.report import (
-        print_comparison,
-        render_markdown,
-        result_from_json,
-        trend_history,
-        write_html,
-        write_json,
-        write_junit,
-    )
+    from tunegate.report import print_comparison, result_from_json, write_reports
     from tunegate.runner._scorecard import PREFERENCE_GATES
     from tunegate.store import open_store
 
@@ -87,14 +78,5 @@ def report(
             ),
             soft_wrap=True,
         )
-    if json_out:
-        write_json(result, json_out)
-    if html:
-        write_html(result, html, history=trend_history(store, result))
-    if markdown:
-        markdown.parent.mkdir(parents=True, exist_ok=True)
-        link = os.path.relpath(html.resolve(), markdown.parent.resolve()) if html else None
-        markdown.write_text(render_markdown(result, html_link=link), encoding="utf-8")
-    if junit:
-        write_junit(result, junit)
+    write_reports(result, store, json_out=json_out, html=html, markdown=markdown, junit=junit)
     raise typer.Exit(result.exit_code)

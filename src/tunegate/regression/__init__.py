@@ -12,8 +12,9 @@ Names are imported on first use: loading a suite (``tunegate validate``) does no
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tunegate._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from tunegate.regression._assertions import (
@@ -114,15 +115,6 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'tunegate.regression' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_attributes(
+    "tunegate.regression", {k: (m, k) for k, m in _LAZY.items()}, globals(), __all__
+)

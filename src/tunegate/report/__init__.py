@@ -4,7 +4,7 @@
 :func:`write_html`, :func:`write_junit`; ``tunegate run`` (``tunegate.run/v1``): :func:`print_run`;
 ``tunegate regress`` (``tunegate.regress/v1``): :func:`print_regression`,
 :func:`render_regress_markdown`, :func:`write_regress_junit`. :func:`write_json` writes any of them,
-:func:`read_result` reads any of them back.
+:func:`read_result` reads any of them back; :func:`write_reports` writes a comparison's files.
 """
 
 from tunegate.report._html import render_html, result_from_json, write_html
@@ -21,6 +21,7 @@ from tunegate.report._run import print_run
 from tunegate.report._scorecard import DIMENSIONS, ScorecardRow, scorecard
 from tunegate.report._terminal import print_comparison
 from tunegate.report._trend import TrendPoint, trend_history
+from tunegate.report._write import write_reports
 
 __all__ = [
     "DIMENSIONS",
@@ -43,4 +44,5 @@ __all__ = [
     "write_json",
     "write_junit",
     "write_regress_junit",
+    "write_reports",
 ]
