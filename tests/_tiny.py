@@ -25,8 +25,12 @@ def build_tokenizer():  # type: ignore[no-untyped-def]
     )
 
 
-def build_tiny_model(folder: Path, seed: int = 0) -> Path:
-    """Write a tiny Gemma-3-shaped model (random weights) and its tokenizer to ``folder``."""
+def build_tiny_model(folder: Path, seed: int = 0, untied: bool = False) -> Path:
+    """Write a tiny Gemma-3-shaped model (random weights) and its tokenizer to ``folder``.
+
+    With tied embeddings the random model mostly repeats its last token; ``untied`` gives it an output
+    layer of its own, so its greedy text varies and sometimes ends with EOS (for generation tests).
+    """
     import torch
     from transformers import AutoModelForCausalLM, Gemma3TextConfig
 
@@ -45,6 +49,7 @@ def build_tiny_model(folder: Path, seed: int = 0) -> Path:
         bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id,
         layer_types=["sliding_attention", "full_attention"],
+        tie_word_embeddings=not untied,
     )
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)

@@ -15,6 +15,8 @@ checks them all before it touches the store (``check_environment``)::
     TUNEGATE_ATTEMPTS, _BACKOFF, _DEADLINE, _RATE_LIMIT, _MAX_RESPONSE_BYTES: the engine's policy
                                      (engine/_policy.py; same checks: finite, in range)
     TUNEGATE_SANDBOX_NO_NAMESPACES   1/true/yes/on or 0/false/no/off            (default off)
+    TUNEGATE_THREADS                 torch CPU threads, whole number in [1, 1024]
+                                     (default OMP_NUM_THREADS, else the physical cores; models/_threads.py)
 
 An empty value means "unset". Numbers must be finite: ``nan``, ``inf``, negative and out-of-range
 values are refused.
@@ -54,6 +56,7 @@ _NUMBERS = {
     "TUNEGATE_DEADLINE": _Range(0, 86400, exclusive=True),
     "TUNEGATE_RATE_LIMIT": _Range(0, 1_000_000, exclusive=True),
     "TUNEGATE_MAX_RESPONSE_BYTES": _Range(1, 2**40, whole=True),
+    "TUNEGATE_THREADS": _Range(1, 1024, whole=True),
 }
 _FLAGS = ("TUNEGATE_SANDBOX_NO_NAMESPACES",)
 _CHOICES = {"TUNEGATE_LOG": LOG_LEVELS}

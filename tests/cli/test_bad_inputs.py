@@ -149,6 +149,18 @@ CASES: list[tuple[str, Callable[[Path], list[str]], dict[str, str], str]] = [
         "TUNEGATE_LOG='LOUD' must be one of",
     ),
     (
+        "threads zero",
+        lambda d: ["history", "--db", "{db}"],
+        {"TUNEGATE_THREADS": "0"},
+        "TUNEGATE_THREADS='0' must be in [1, 1024]",
+    ),
+    (
+        "threads fraction",
+        lambda d: ["history", "--db", "{db}"],
+        {"TUNEGATE_THREADS": "1.5"},
+        "TUNEGATE_THREADS='1.5' must be a whole number",
+    ),
+    (
         "sandbox flag",
         lambda d: ["history", "--db", "{db}"],
         {"TUNEGATE_SANDBOX_NO_NAMESPACES": "maybe"},

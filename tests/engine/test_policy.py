@@ -4,7 +4,6 @@ validation of answers, progress per sub-batch (with tokens/s and a start-up line
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from tunegate.models import (
     TransientBackendError,
     request_key,
 )
+from tunegate.models._hf import HFBackend
 from tunegate.store import open_store
 
 
@@ -143,19 +143,34 @@ class _Recorder(NullProgress):
         self.events.append(("note", text))
 
 
+class _StoreRecorder(_Recorder):
+    """Also notes how many responses the store holds at each advance."""
+
+    def __init__(self, store: Any) -> None:
+        super().__init__()
+        self.store, self.stored = store, []
+
+    def advance(self, handle: Any, n: int = 1, tokens: int = 0) -> None:
+        super().advance(handle, n, tokens)
+        self.stored.append(self.store.count_responses())
+
+
 def test_hf_generation_reports_and_stores_every_sub_batch(tiny_model_dir: Path, tmp_path: Path) -> None:
-    rec = _Recorder()
+    """One engine call per generation pool: each advances progress after its answers are stored."""
     store = open_store(f"sqlite:///{tmp_path / 's.db'}")
-    reqs = [GenerateRequest(f"Prompt {i}", max_new_tokens=3) for i in range(20)]
+    rec = _StoreRecorder(store)
     eng = Engine(Model(f"hf:{tiny_model_dir}"), store, progress=rec, label="tuned")
+    size = HFBackend.generate_batch_size
+    n = 2 * size + size // 2  # two full sub-batches and a partial one
+    reqs = [GenerateRequest(f"Prompt {i}", max_new_tokens=3) for i in range(n)]
     eng.run(reqs, "triviaqa")
     assert rec.events[0] == ("note", f"tuned: loading hf:{tiny_model_dir}")  # the start-up line
-    assert rec.events[1] == ("task", "tuned: triviaqa", 20)
+    assert rec.events[1] == ("task", "tuned: triviaqa", n)
     advances = [e for e in rec.events if e[0] == "advance"]
-    size = eng.model.backend.batch_size("generate")
-    assert size == 8 and [n for _, n, _ in advances] == [8, 8, 4]  # one per generation batch
+    assert [k for _, k, _ in advances] == [size, size, size // 2]  # one per generation sub-batch
     assert all(tokens > 0 for _, _, tokens in advances)  # tokens/s can be shown
-    assert eng.stats.backend_calls == math.ceil(20 / size)
+    assert rec.stored == [size, 2 * size, n]  # each sub-batch was in the store when it advanced
+    assert eng.stats.backend_calls == 3 and eng.model.backend.batch_size("generate") == size
 
 
 def test_plain_progress_shows_tokens_per_second(capsys: pytest.CaptureFixture[str]) -> None:

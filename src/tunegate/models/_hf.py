@@ -1,7 +1,9 @@
 """Hugging Face transformers backend (causal LMs, optionally with a PEFT/LoRA adapter).
 
 Scoring computes the output layer only at the positions that are scored: Gemma's output layer is most
-of its parameters, and full-vocabulary logits at every position are most of the work.
+of its parameters, and full-vocabulary logits at every position are most of the work. Greedy
+generation decodes each call's prompts as one pool whose rows leave as they finish
+(:mod:`tunegate.models._hf_generate`); sampling uses transformers' ``generate``.
 
 Base and tuned models that share base weights share one copy in memory: :class:`SharedWeights` holds
 the (possibly PEFT-wrapped) model, and each backend switches its adapter on or off around its calls,
@@ -98,8 +100,8 @@ class HFBackend(Backend):
     default_batch_size = 128
     #: token budget of one decoder forward (rows x row length)
     tokens_per_forward = TOKENS_PER_FORWARD
-    #: prompts generated together (greedy requests of one call are split into groups of this size)
-    generate_batch_size = 8
+    #: prompts per generation call: greedy ones decode together in one pool (see ``_hf_generate``)
+    generate_batch_size = 64
 
     def __init__(self, weights: SharedWeights, adapter: str | None = None, max_length: int | None = None):
         import torch
@@ -118,8 +120,8 @@ class HFBackend(Backend):
         self._torch = torch
 
     def batch_size(self, kind: str) -> int:
-        """Scoring: many requests per call (the token budget sets memory); generation: one
-        generation batch per call, so progress and the store advance with every batch."""
+        """Scoring: many requests per call (the token budget sets memory); generation: one pool of
+        ``generate_batch_size`` prompts per call, so progress and the store advance with every pool."""
         return self.generate_batch_size if kind == "generate" else self.default_batch_size
 
     def plan(self, requests: Sequence[Request], missing: Sequence[int], size: int) -> list[list[int]]:
@@ -241,20 +243,60 @@ class HFBackend(Backend):
         for idx in groups.values():
             for a in range(0, len(idx), self.generate_batch_size):
                 part = idx[a : a + self.generate_batch_size]
-                for i, res in zip(part, self._generate_batch([requests[i] for i in part]), strict=True):
+                for i, res in zip(part, self._generate_greedy([requests[i] for i in part]), strict=True):
                     results[i] = res
         for i, r in enumerate(requests):
             if r.temperature != 0:
                 results[i] = self._generate_batch([r])[0]
         return [r for r in results if r is not None]
 
-    def _generate_batch(self, reqs: list[GenerateRequest]) -> list[GenerateResult]:
-        torch = self._torch
+    def _prompts(self, reqs: list[GenerateRequest]) -> tuple[list[tuple[str, bool]], list[list[int]]]:
+        """Rendered prompts and their ids, cut from the left to leave room for the new tokens."""
         rendered = [self._render(r) for r in reqs]
-        encoded = [self._encode(text) for text, _ in rendered]
+        budget = max(1, self.max_length - reqs[0].max_new_tokens)
+        return rendered, [self._encode(text)[-budget:] for text, _ in rendered]
+
+    def _eos_ids(self) -> set[int]:
+        return {self.tok.eos_token_id, *(_as_list(_core(self.weights.model).generation_config.eos_token_id))}
+
+    def _result(self, req: GenerateRequest, new: list[int], ended_eos: bool, chat: bool) -> GenerateResult:
+        text = self.tok.decode(new, skip_special_tokens=True)
+        finish: Literal["stop", "length", "eos"] = "eos" if ended_eos else "length"
+        cut = _first_stop(text, req.stop)
+        if cut is not None:
+            text, finish = text[:cut], "stop"
+        return GenerateResult(text=text, n_tokens=len(new), finish=finish, chat_template=chat)
+
+    def _generate_greedy(self, reqs: list[GenerateRequest]) -> list[GenerateResult]:
+        """Greedy requests sharing ``max_new_tokens`` and ``stop``, decoded as one pool."""
+        from tunegate.models._hf_generate import greedy_pool
+
+        rendered, encoded = self._prompts(reqs)
+        stops = [s for s in reqs[0].stop if s]
+
+        def stopped(tokens: list[int]) -> bool:
+            text = self.tok.decode(tokens, skip_special_tokens=True)
+            return any(s in text for s in stops)
+
+        with self.weights.use(self.adapter) as model, self._torch.inference_mode():
+            decoded = greedy_pool(
+                _core(model),
+                encoded,
+                max_new_tokens=reqs[0].max_new_tokens,
+                eos=self._eos_ids(),
+                pad_id=self.tok.pad_token_id,
+                stopped=stopped if stops else None,
+            )
+        return [
+            self._result(r, d.tokens, d.ended_eos, chat)
+            for r, d, (_, chat) in zip(reqs, decoded, rendered, strict=True)
+        ]
+
+    def _generate_batch(self, reqs: list[GenerateRequest]) -> list[GenerateResult]:
+        """transformers' ``generate`` on one batch (sampling; also the reference greedy path)."""
+        torch = self._torch
+        rendered, encoded = self._prompts(reqs)
         first = reqs[0]
-        budget = max(1, self.max_length - first.max_new_tokens)
-        encoded = [ids[-budget:] for ids in encoded]
         width = max(len(x) for x in encoded)
         pad = self.tok.pad_token_id
         input_ids = torch.full((len(reqs), width), pad, dtype=torch.long)
@@ -275,7 +317,7 @@ class HFBackend(Backend):
                 input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device), **kwargs
             )
         results = []
-        eos = {self.tok.eos_token_id, *(_as_list(_core(self.weights.model).generation_config.eos_token_id))}
+        eos = self._eos_ids()
         for i, r in enumerate(reqs):
             new = out[i, width:].tolist()
             ended_eos = False
@@ -283,14 +325,7 @@ class HFBackend(Backend):
                 if t in eos or t == pad:
                     new, ended_eos = new[:k], True
                     break
-            text = self.tok.decode(new, skip_special_tokens=True)
-            finish: Literal["stop", "length", "eos"] = "eos" if ended_eos else "length"
-            cut = _first_stop(text, r.stop)
-            if cut is not None:
-                text, finish = text[:cut], "stop"
-            results.append(
-                GenerateResult(text=text, n_tokens=len(new), finish=finish, chat_template=rendered[i][1])
-            )
+            results.append(self._result(r, new, ended_eos, rendered[i][1]))
         return results
 
 

@@ -22,6 +22,7 @@ from tunegate.models._fingerprint import combine, file_sha256, folder_fingerprin
 from tunegate.models._hf import HFBackend, SharedWeights
 from tunegate.models._registry import BACKENDS
 from tunegate.models._spec import ModelSpec
+from tunegate.models._threads import configure_threads
 
 __all__ = ["BUILTIN_ADAPTERS", "BUILTIN_MODELS", "converted_gguf_dir", "converted_tokenizer"]
 
@@ -81,6 +82,7 @@ def _backend_on(weights_key: tuple[str, str, str], load: Any, spec: ModelSpec) -
     with _POOL_LOCK:
         weights = _POOL.get(weights_key)
         if weights is None:
+            configure_threads()  # the one place tunegate sets torch's thread count
             model, tok = load()
             weights = _POOL[weights_key] = SharedWeights(model=model, tokenizer=tok)
         adapter_dir = _adapter_dir(spec)

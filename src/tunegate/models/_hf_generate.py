@@ -1,0 +1,101 @@
+"""Greedy generation for the transformers backend: a *pool* of rows that leave as they finish.
+
+transformers' ``generate`` on a batch runs every row until the slowest one is done, and a row that has
+stopped still costs a full forward per step. Here the prompts of one call are prefilled together
+(left-padded, with an attention mask and per-row position ids, exactly as ``generate`` builds them),
+then decoded one token per step over the rows still running: a row that reaches EOS, its token budget
+or a stop string leaves the pool at once, and its KV cache rows are dropped
+(``Cache.batch_select_indices``). The output layer runs only at each row's last position
+(``logits_to_keep=1``; the model applies Gemma's final-logit soft-capping itself).
+
+The tokens are the ones batch-1 greedy ``generate`` picks (argmax of float32 logits, no logits
+processors); ``tests/models/test_hf_generate.py`` checks that on the tiny model and on real Gemma
+prompts. Sampling keeps transformers' ``generate`` (see :mod:`tunegate.models._hf`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Decoded", "greedy_pool"]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One row's new tokens (EOS/pad excluded) and whether EOS (or pad) ended it."""
+
+    tokens: list[int]
+    ended_eos: bool
+
+
+def greedy_pool(
+    model: Any,
+    prompts: Sequence[list[int]],
+    *,
+    max_new_tokens: int,
+    eos: set[int],
+    pad_id: int,
+    stopped: Callable[[list[int]], bool] | None = None,
+) -> list[Decoded]:
+    """Greedy continuations of ``prompts`` (token ids, BOS included) by a transformers causal LM.
+
+    A row stops after EOS or ``pad_id`` (the token is not kept), after ``max_new_tokens`` tokens, or
+    as soon as ``stopped(tokens)`` is true (the last token is kept, as a stopping criterion keeps it).
+    """
+    import torch
+    from transformers import DynamicCache
+
+    if not prompts:
+        return []
+    device = next(model.parameters()).device
+    n, width = len(prompts), max(len(p) for p in prompts)
+    ids = torch.full((n, width), pad_id, dtype=torch.long)
+    mask = torch.zeros((n, width), dtype=torch.long)
+    for i, p in enumerate(prompts):  # left padding: every prompt ends at the same column
+        ids[i, width - len(p) :] = torch.tensor(p)
+        mask[i, width - len(p) :] = 1
+    # as generate: positions count real tokens only (padding sits at position 0)
+    pos = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
+    ids, mask, pos = ids.to(device), mask.to(device), pos.to(device)
+    attn: torch.Tensor | None = None if bool(mask.all()) else mask  # generate drops an all-ones mask
+
+    cache = DynamicCache(config=model.config)
+    done: list[Decoded | None] = [None] * n
+    new: list[list[int]] = [[] for _ in range(n)]
+    rows = list(range(n))  # prompt index of each live row
+    step_ids, step_pos = ids, pos
+    while rows:
+        out = model(
+            input_ids=step_ids,
+            attention_mask=attn,
+            position_ids=step_pos,
+            cache=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        picked = out.logits[:, -1, :].float().argmax(-1).tolist()
+        keep: list[int] = []
+        for r, (i, t) in enumerate(zip(rows, picked, strict=True)):
+            if t in eos or t == pad_id:
+                done[i] = Decoded(new[i], ended_eos=True)
+                continue
+            new[i].append(t)
+            if len(new[i]) >= max_new_tokens or (stopped is not None and stopped(new[i])):
+                done[i] = Decoded(new[i], ended_eos=False)
+                continue
+            keep.append(r)
+        if not keep:
+            break
+        if len(keep) < len(rows):
+            index = torch.tensor(keep, device=device)
+            cache.batch_select_indices(index)
+            mask, pos = mask[index], pos[index]
+            rows = [rows[r] for r in keep]
+        step_ids = torch.tensor([[new[i][-1]] for i in rows], device=device)
+        step_pos = pos[:, -1:] + 1
+        pos = torch.cat([pos, step_pos], dim=-1)
+        mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=-1)
+        attn = None if attn is None else mask
+    return [d if d is not None else Decoded(new[i], ended_eos=False) for i, d in enumerate(done)]
