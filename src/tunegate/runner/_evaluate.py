@@ -3,7 +3,8 @@
 Round one asks every document's requests of the target engine, one batched call per request kind.
 Round two (only for tasks that declare one, :meth:`Task.second_round`) asks every document's
 follow-up requests of the roles they name (a judge, an attacker), batched across documents, through
-the run's :class:`~tunegate.engine.Roles`; then each document is scored.
+the run's :class:`~tunegate.engine.Roles`; role ``target`` with no model named is the evaluated model
+itself (a multi-turn attack's next turn, on the same engine); then each document is scored.
 """
 
 from __future__ import annotations
@@ -70,8 +71,23 @@ async def _second_round(
     ]
     if not any(wanted):
         return [None] * len(docs)
-    roles = roles or Roles(engine.store, progress=engine.progress, policy=engine.policy)
-    got = await roles.aanswer([rr for w in wanted for rr in w], f"{label} (round 2)")
+    flat = [rr for w in wanted for rr in w]
+    # "target" with no model named is the model under evaluation: its own engine answers (a multi-turn
+    # attack's second turn); every other role goes through the run's roles
+    own = list(dict.fromkeys(rr for rr in flat if rr.role == "target" and rr.model is None))
+    others = [rr for rr in flat if not (rr.role == "target" and rr.model is None)]
+    got: dict[RoleRequest, Result] = {}
+    if own:
+        got.update(
+            zip(
+                own,
+                await engine.arun([rr.request for rr in own], description=f"{label} (round 2)"),
+                strict=True,
+            )
+        )
+    if others:
+        roles = roles or Roles(engine.store, progress=engine.progress, policy=engine.policy)
+        got.update(await roles.aanswer(others, f"{label} (round 2)"))
     return [[got[rr] for rr in w] if w else None for w in wanted]
 
 
