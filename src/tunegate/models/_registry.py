@@ -34,5 +34,6 @@ BACKENDS: Registry[Loader] = Registry(
         "tunegate.models._openai",
         "tunegate.models._mock",
         "tunegate.models._ray",
+        "tunegate.models._vllm",
     ),
 )
