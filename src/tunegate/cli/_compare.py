@@ -31,6 +31,15 @@ def compare(
     junit: Annotated[Path | None, typer.Option(help="write JUnit XML (one test case per gate) here")] = None,
     batch_size: Annotated[int | None, typer.Option(help="requests per backend call", min=1)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    ray_workers: Annotated[
+        int | None,
+        typer.Option(
+            help="replicate each model on N Ray actors (a local cluster unless --ray-address)", min=1
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="join this Ray cluster (ray://head:10001 or auto); default workers: 2")
+    ] = None,
     alpha: Annotated[
         float | None,
         typer.Option(
@@ -62,6 +71,7 @@ def compare(
     from tunegate.store import open_store
     from tunegate.suite import load_suite
 
+    base, tuned = _on_ray(base, ray_workers, ray_address), _on_ray(tuned, ray_workers, ray_address)
     spec = load_suite(suite)
     config = CompareConfig(
         suite=spec,
@@ -94,6 +104,15 @@ def run(
     json_out: Annotated[Path | None, typer.Option("--json", help="write scores as JSON here")] = None,
     batch_size: Annotated[int | None, typer.Option(help="requests per backend call", min=1)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    ray_workers: Annotated[
+        int | None,
+        typer.Option(
+            help="replicate each model on N Ray actors (a local cluster unless --ray-address)", min=1
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="join this Ray cluster (ray://head:10001 or auto); default workers: 2")
+    ] = None,
 ) -> None:
     """Evaluate one model alone on a suite (no gates)."""
     from tunegate.report import print_run, write_json
@@ -101,6 +120,7 @@ def run(
     from tunegate.store import open_store
     from tunegate.suite import load_suite
 
+    model = _on_ray(model, ray_workers, ray_address)
     spec = load_suite(suite)
     if limit is not None:
         err_console.print(
@@ -112,6 +132,15 @@ def run(
     print_run(result, console)
     if json_out:
         write_json(result, json_out, sort_keys=False)
+
+
+def _on_ray(spec: str, workers: int | None, address: str | None) -> str:
+    """``spec`` as a ``ray:`` spec when --ray-workers or --ray-address is given (same cache entries)."""
+    if workers is None and address is None:
+        return spec
+    from tunegate.models._ray import ray_spec
+
+    return ray_spec(spec, workers or 2, address)
 
 
 def _is_regression_suite(suite: str) -> bool:

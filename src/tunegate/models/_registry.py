@@ -29,5 +29,11 @@ class Loader(Protocol):
 
 BACKENDS: Registry[Loader] = Registry(
     "backend",
-    builtin_modules=("tunegate.models._hf_loaders", "tunegate.models._openai", "tunegate.models._mock"),
+    builtin_modules=(
+        "tunegate.models._hf_loaders",
+        "tunegate.models._openai",
+        "tunegate.models._mock",
+        "tunegate.models._ray",
+        "tunegate.models._vllm",
+    ),
 )

@@ -5,6 +5,8 @@
     hf:PATH_OR_HUB_ID[?dtype=float32&device=cpu&revision=REV&adapter=DIR]
     gguf:FILE.gguf[?adapter=DIR]
     openai:MODEL?base_url=http://host:port/v1   any OpenAI-compatible server
+    vllm:HF_FOLDER_OR_builtin:NAME[?adapter=DIR&tensor_parallel_size=2&gpu_memory_utilization=0.9]
+    ray:SPEC?workers=N[&address=ray://head:10001]   SPEC replicated on N Ray actors
 
 Options come after ``?`` as ``key=value`` pairs joined by ``&``. Unknown options are refused.
 ``str(spec)`` is the display form, recorded in the store and every report: a password in a URL option
@@ -23,7 +25,13 @@ from tunegate.registry import did_you_mean
 
 __all__ = ["ModelSpec", "parse_model_spec"]
 
-KNOWN_OPTIONS = ("adapter", "dtype", "device", "revision", "base_url", "api_key_env", "batch_size", "name")
+KNOWN_OPTIONS = (
+    "adapter", "dtype", "device", "revision", "base_url", "api_key_env", "batch_size", "name",
+    # ray: (tunegate.models._ray)
+    "workers", "address", "gpus", "cpus", "threads",
+    # vllm: (tunegate.models._vllm)
+    "tensor_parallel_size", "gpu_memory_utilization", "enforce_eager", "max_model_len",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
