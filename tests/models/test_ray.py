@@ -142,11 +142,12 @@ def test_a_worker_killed_mid_run_loses_nothing_and_computes_nothing_twice(tmp_pa
     assert progress.killed and backend.replaced == 1 and backend.resent == 1  # replaced, batch re-sent
     assert got == want  # the run completed, with the single-process answers
     n_batches = len(LL) // 2
-    # the engine asked once per sub-batch and stored each request once; the backend started one call
-    # more than there are sub-batches: the one the killed worker never finished
+    # the engine asked once per sub-batch and stored each request once; the backend started at most one
+    # call more than there are sub-batches: the one the killed worker never finished (none when the kill
+    # landed while that call was still queued at the worker)
     assert eng.stats.backend_calls == backend.answered == n_batches and eng.stats.computed == len(LL)
     assert len(stored) == len(set(stored)) == len(LL) and _rows(tmp_path / "fault.db") == (24, 24)
-    assert len(calls_log.read_text().splitlines()) == n_batches + 1
+    assert n_batches <= len(calls_log.read_text().splitlines()) <= n_batches + backend.resent
     assert len({ray.get(a.pid.remote()) for a in backend.actors}) == 2  # the replacement: a new process
     backend.close()
     store.close()
