@@ -216,3 +216,53 @@ def test_cli_refuses_a_bad_worker_count(tiny_model_dir: Path) -> None:
     ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "already a ray" in proc.stderr
+
+
+def test_cli_ray_address_joins_an_existing_cluster(tiny_model_dir: Path, tmp_path: Path) -> None:
+    auth = {**os.environ, "RAY_AUTH_MODE": "disabled"}  # a throwaway loopback cluster: no token
+    head = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("_ray_head.py")),
+            tempfile.mkdtemp(prefix="tg-ray-head-"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=auth,
+    )
+    try:
+        assert head.stdout is not None
+        address = head.stdout.readline().strip()
+        assert ":" in address, address
+        suite = tmp_path / "suite.yaml"
+        suite.write_text("name: t\ntasks:\n  - task: triviaqa\n    limit: 3\n", encoding="utf-8")
+        env = {**auth, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+        cmd = [
+            sys.executable,
+            "-m",
+            "tunegate",
+            "run",
+            "--model",
+            f"hf:{tiny_model_dir}",
+            "--suite",
+            str(suite),
+        ]
+        cmd += [
+            "--db",
+            f"sqlite:///{tmp_path / 'r.db'}",
+            "-q",
+            "--ray-address",
+            address,
+            "--ray-workers",
+            "2",
+        ]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert len(_responses(tmp_path / "r.db")) >= 3
+    finally:
+        assert head.stdin is not None
+        head.stdin.close()  # the head shuts its cluster down
+        head.wait(timeout=60)
+        if head.stdout is not None:
+            head.stdout.close()
