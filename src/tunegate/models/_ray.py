@@ -119,7 +119,13 @@ def _connect(address: str | None) -> int | None:
         address = address or os.environ.get("TUNEGATE_RAY_ADDRESS") or None
         quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
         if address:
-            _init_on_keeper(ray, address=address, **quiet)
+            try:
+                _init_on_keeper(ray, address=address, **quiet)
+            except ConnectionError as e:
+                raise BackendError(
+                    f"cannot reach the Ray cluster at {address!r} ({e}); is it up, and is this the address "
+                    "`ray start --head` printed (or ray://HOST:10001)?"
+                ) from None
             return None
         cpus = int(os.environ.get("TUNEGATE_RAY_CPUS", "2"))
         tmp = os.environ.get("TUNEGATE_RAY_TMP") or tempfile.mkdtemp(prefix="tg-ray-")
