@@ -1,6 +1,7 @@
 """tunegate vs lm-evaluation-harness on the same model and the same items, whole-process.
 
-    .venv/bin/python bench/lm_eval_compare.py [--workloads hs0,hs10,mmlu,mmlu5] [--skip-lmeval] [--repeat N]
+    .venv/bin/python bench/lm_eval_compare.py [--workloads hs0,hs10,mmlu,mmlu5,gen] [--skip-lmeval]
+        [--skip-tunegate] [--outdir DIR] [--repeat N] [--no-extras]
 
 Workloads (model: builtin:gemma-3-270m, fp32, CPU):
 
@@ -12,6 +13,10 @@ Workloads (model: builtin:gemma-3-270m, fp32, CPU):
 - ``mmlu5``: the 89 shipped abstract_algebra test questions, 5-shot (the subject's 5 dev rows, as
   lm-eval's ``mmlu_abstract_algebra``); not among issue 3's workloads, it shows what running the shared
   few-shot block once buys
+- ``gen``: greedy generation, 200 prompts: the first 100 shipped TriviaQA contexts (as tunegate's
+  ``triviaqa`` task builds them) and the 100 AdvBench behaviours of tunegate's safety prompts, plain
+  text, up to 64 new tokens, stop at a newline (lm-eval ``generate_until``); the texts are compared
+  item by item
 
 Each tool runs in its own subprocess per workload under ``/usr/bin/time`` (wall seconds, peak RSS).
 lm-eval 0.4.13 runs from ``bench/.venv-lmeval`` (see bench/README.md) with the HF backend on the
@@ -30,6 +35,7 @@ generation batch size.
 from __future__ import annotations
 
 import argparse
+import functools
 import glob
 import json
 import os
@@ -49,9 +55,12 @@ WORKLOADS = {  # name -> (lm-eval task, items, shots)
     "hs10": ("tg_hellaswag10", 50, 10),
     "mmlu": ("tg_mmlu", 100, 0),
     "mmlu5": ("tg_mmlu5", 89, 5),
+    "gen": ("tg_gen", 200, 0),
 }
 #: speed-up goals (issue 3); mmlu5 has none -- it shows what sharing the few-shot block buys
-GOALS: dict[str, float | None] = {"hs0": 2.5, "hs10": 3.0, "mmlu": 2.5, "mmlu5": None}
+GOALS: dict[str, float | None] = {"hs0": 2.5, "hs10": 3.0, "mmlu": 2.5, "mmlu5": None, "gen": 2.0}
+#: gen: new tokens per prompt and the stop sequence, the same on both sides
+GEN_MAX_NEW_TOKENS, GEN_STOP = 64, "\n"
 MMLU5_SUBJECT = "abstract_algebra"
 
 
@@ -91,6 +100,19 @@ def _mmlu5_rows() -> tuple[list[dict], list[dict]]:
     return test, [{k: r[k] for k in keys} for r in _dev_rows(MMLU5_SUBJECT)]
 
 
+def _gen_rows() -> list[dict]:
+    """100 TriviaQA contexts and 100 AdvBench behaviours, in that order."""
+    from tunegate._paths import package_data
+
+    with open(package_data("triviaqa", "eval.jsonl")) as f:
+        trivia = [json.loads(line)["context"] for line in f][:100]
+    with open(package_data("safety", "behaviors.jsonl")) as f:
+        rows = [json.loads(line) for line in f]
+    advbench = [r["behavior"] for r in rows if r["source"] == "advbench"][:100]
+    assert len(trivia) == len(advbench) == 100
+    return [{"id": i, "prompt": p} for i, p in enumerate(trivia + advbench)]
+
+
 def write_data() -> None:
     DATA.mkdir(parents=True, exist_ok=True)
     hs = _hellaswag_rows()
@@ -101,6 +123,7 @@ def write_data() -> None:
         "mmlu_100.jsonl": _mmlu_rows(),
         "mmlu5_test.jsonl": _mmlu5_rows()[0],
         "mmlu5_dev.jsonl": _mmlu5_rows()[1],
+        "gen_200.jsonl": _gen_rows(),
     }
     for name, rows in files.items():
         with open(DATA / name, "w") as f:
@@ -139,10 +162,55 @@ def build_requests(workload: str) -> tuple[list[dict], list[list[tuple[str, str]
     return docs, [[(prefix + d["query"], " " + c) for c in d["choices"]] for d in docs]
 
 
+def gen_requests() -> list:  # type: ignore[type-arg]
+    """The gen workload's requests; the TriviaQA ones are the prompts tunegate's task builds."""
+    from tunegate.models import GenerateRequest
+    from tunegate.tasks import TASKS, TaskOptions
+
+    prompts = [r["prompt"] for r in _read("gen_200.jsonl")]
+    task = TASKS.get("triviaqa")(TaskOptions(limit=100))
+    ours = [r.prompt for d in task.docs() for r in task.requests(d)]
+    assert ours == prompts[:100], "gen: tunegate's triviaqa prompts differ from the bench's"
+    return [GenerateRequest(p, max_new_tokens=GEN_MAX_NEW_TOKENS, stop=(GEN_STOP,)) for p in prompts]
+
+
+def worker_tunegate_gen(out: str) -> None:
+    """Generation through tunegate's engine on a fresh throwaway store."""
+    t0 = time.perf_counter()
+    import torch
+
+    from tunegate.engine import Engine
+    from tunegate.models import Model
+    from tunegate.store import open_store
+
+    reqs = gen_requests()
+    model = Model(SPEC)
+    backend = model.backend
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine(model, open_store(f"sqlite:///{tmp}/bench.db"))
+        t1 = time.perf_counter()
+        res = engine.run(reqs)
+        t2 = time.perf_counter()
+    Path(out).write_text(
+        json.dumps(
+            {
+                "texts": [r.text for r in res],
+                "tokens": sum(r.n_tokens for r in res),
+                "full_length": sum(r.n_tokens == GEN_MAX_NEW_TOKENS for r in res),
+                "gen_s": t2 - t1,
+                "load_s": t1 - t0,
+                "batch_size": backend.batch_size("generate"),
+                "backend_calls": engine.stats.backend_calls,
+                "threads": torch.get_num_threads(),
+            }
+        )
+    )
+
+
 def _check_same_as_tunegate_tasks(workload: str, reqs: list[list[tuple[str, str]]]) -> None:
     from tunegate.tasks import TASKS, TaskOptions
 
-    if workload == "hs10":
+    if workload in ("hs10", "gen"):
         return
     if workload == "mmlu5":
         task = TASKS.get("mmlu")(TaskOptions(shots=5, extra={"subjects": [MMLU5_SUBJECT]}))
@@ -170,6 +238,8 @@ def _accuracy(workload: str, docs: list[dict], lls: list[list[float]]) -> dict[s
 def worker_tunegate(workload: str, out: str) -> None:
     """tunegate's own path: the engine (cache lookup, batching by context, storing each batch) on a
     fresh throwaway SQLite store, so nothing comes from the cache."""
+    if workload == "gen":
+        return worker_tunegate_gen(out)
     t0 = time.perf_counter()
     from tunegate.engine import Engine
     from tunegate.models import LoglikelihoodRequest, Model
@@ -334,15 +404,18 @@ def run_lmeval(workload: str, model_dir: str, outdir: Path) -> dict:
         Path(sorted(glob.glob(f"{outdir}/**/results_*.json", recursive=True))[-1]).read_text()
     )
     r = results["results"][task]
+    samples = sorted(glob.glob(f"{outdir}/**/samples_{task}_*.jsonl", recursive=True))[-1]
+    with open(samples) as f:
+        lines = [json.loads(line) for line in f]
+    if workload == "gen":
+        texts = {int(s["doc_id"]): s["resps"][0][0] for s in lines}
+        res["texts"] = [texts[k] for k in sorted(texts)]
+        return res
     res["acc"] = r["acc,none"]
     if "acc_norm,none" in r:
         res["acc_norm"] = r["acc_norm,none"]
-    samples = sorted(glob.glob(f"{outdir}/**/samples_{task}_*.jsonl", recursive=True))[-1]
     lls = {}
-    with open(samples) as f:
-        lines = f.readlines()
-    for line in lines:
-        s = json.loads(line)
+    for s in lines:
         lls[int(s["doc_id"])] = [float(x[0][0] if isinstance(x[0], list) else x[0]) for x in s["resps"]]
     res["lls"] = [lls[k] for k in sorted(lls)]
     return res
@@ -359,10 +432,74 @@ def run_tunegate(workload: str, outdir: Path) -> dict:
     return res
 
 
+def best_tunegate(workload: str, outdir: Path, repeat: int) -> dict:
+    return min((run_tunegate(workload, outdir) for _ in range(repeat)), key=lambda r: r["wall"])
+
+
+def cpu_model() -> str:
+    """lscpu's "Model name", the CPUs this process may use and torch's default thread count."""
+    name = "unknown CPU"
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                name = line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return f"{name}, {len(os.sched_getaffinity(0))} CPUs"
+
+
+def _side(kind: str, w: str, outdir: Path, skip: bool, run) -> dict | None:  # type: ignore[no-untyped-def]
+    """A tool's result for a workload: run now (and saved in ``outdir``) or, when skipped, the one a
+    previous run saved there (split runs: one tool per CPU-lock slot)."""
+    saved = outdir / f"summary_{kind}_{w}.json"
+    if skip:
+        return json.loads(saved.read_text()) if saved.is_file() else None
+    res = run()
+    saved.write_text(
+        json.dumps({**res, "cpu": cpu_model(), "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
+    )
+    return res
+
+
+def _print_gen(tg: dict | None, lm: dict | None) -> None:
+    if tg is not None:
+        print(
+            f"tunegate : {tg['wall']:7.1f} s  {tg['rss']:5.2f} GiB  (load {tg.get('load_s', 0):.1f} s, generation"
+            f" {tg.get('gen_s', 0):.1f} s in {tg.get('backend_calls')} engine calls of <= {tg.get('batch_size')}"
+            f" prompts, {tg.get('tokens')} tokens, {tg.get('full_length')} prompts ran to {GEN_MAX_NEW_TOKENS},"
+            f" {tg.get('threads')} threads; {tg.get('cpu', cpu_model())}, {tg.get('at', 'now')})",
+            flush=True,
+        )
+    if lm is not None:
+        print(
+            f"lm-eval  : {lm['wall']:7.1f} s  {lm['rss']:5.2f} GiB  ({lm.get('cpu', cpu_model())}, {lm.get('at', 'now')})",
+            flush=True,
+        )
+    if tg is None or lm is None or tg["rc"] or lm["rc"]:
+        return
+    speed, mem = lm["wall"] / tg["wall"], tg["rss"] / lm["rss"]
+    same = sum(a == b for a, b in zip(tg["texts"], lm["texts"], strict=True))
+    print(
+        f"ratio    : {speed:.2f}x faster (goal >= {GOALS['gen']}x: {'met' if speed >= GOALS['gen'] else 'NOT met'}),"
+        f" memory {mem:.2f} of lm-eval's (goal <= 1: {'met' if mem <= 1 else 'NOT met'}),"
+        f" identical outputs {same}/{len(tg['texts'])}",
+        flush=True,
+    )
+    for k, (a, b) in enumerate(zip(tg["texts"], lm["texts"], strict=True)):
+        if a != b:
+            print(f"  differs at {k}: tunegate {a!r} | lm-eval {b!r}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--workloads", default="hs0,hs10,mmlu,mmlu5")
-    ap.add_argument("--skip-lmeval", action="store_true")
+    ap.add_argument("--workloads", default="hs0,hs10,mmlu,mmlu5,gen")
+    ap.add_argument(
+        "--skip-lmeval", action="store_true", help="reuse lm-eval's results saved in --outdir, if any"
+    )
+    ap.add_argument(
+        "--skip-tunegate", action="store_true", help="reuse tunegate's results saved in --outdir, if any"
+    )
+    ap.add_argument("--outdir", help="keep results here (default: a fresh temporary folder)")
     ap.add_argument("--repeat", type=int, default=1, help="tunegate runs per workload (the best is kept)")
     ap.add_argument("--no-extras", action="store_true", help="skip the floor and generation measurements")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -378,19 +515,37 @@ def main() -> None:
 
     write_data()
     model_dir = _model_dir()
-    print(f"model folder: {model_dir}", flush=True)
-    outdir = Path(tempfile.mkdtemp(prefix="tg_bench_"))
+    print(f"model folder: {model_dir}\nCPU: {cpu_model()}", flush=True)
+    outdir = Path(a.outdir) if a.outdir else Path(tempfile.mkdtemp(prefix="tg_bench_"))
+    outdir.mkdir(parents=True, exist_ok=True)
     for w in a.workloads.split(","):
-        tg = min((run_tunegate(w, outdir) for _ in range(a.repeat)), key=lambda r: r["wall"])
-        print(f"\n== {w}: {WORKLOADS[w][1]} items, {WORKLOADS[w][2]}-shot ==", flush=True)
-        print(
-            f"tunegate : {tg['wall']:7.1f} s  {tg['rss']:5.2f} GiB  acc {tg.get('acc')}  acc_norm {tg.get('acc_norm')}"
-            f"  (load {tg.get('load_s', 0):.1f} s, scoring {tg.get('score_s', 0):.1f} s in"
-            f" {tg.get('backend_calls')} engine calls of <= {tg.get('batch_size')} requests,"
-            f" {tg.get('tokens_per_forward')} tokens/forward)",
-            flush=True,
+        tg = _side(
+            "tunegate",
+            w,
+            outdir,
+            a.skip_tunegate,
+            functools.partial(best_tunegate, w, outdir, a.repeat),
         )
-        if not a.no_extras:
+        print(f"\n== {w}: {WORKLOADS[w][1]} items, {WORKLOADS[w][2]}-shot ==", flush=True)
+        if w == "gen":
+            lm = _side(
+                "lmeval",
+                w,
+                outdir,
+                a.skip_lmeval,
+                functools.partial(run_lmeval, w, model_dir, outdir / f"lmeval_{w}"),
+            )
+            _print_gen(tg, lm)
+            continue
+        if tg is not None:
+            print(
+                f"tunegate : {tg['wall']:7.1f} s  {tg['rss']:5.2f} GiB  acc {tg.get('acc')}  acc_norm {tg.get('acc_norm')}"
+                f"  (load {tg.get('load_s', 0):.1f} s, scoring {tg.get('score_s', 0):.1f} s in"
+                f" {tg.get('backend_calls')} engine calls of <= {tg.get('batch_size')} requests,"
+                f" {tg.get('tokens_per_forward')} tokens/forward)",
+                flush=True,
+            )
+        if not a.no_extras and tg is not None:
             fl_out = outdir / f"floor_{w}.json"
             subprocess.run(
                 [sys.executable, __file__, "--worker", "floor", "--workload", w, "--out", str(fl_out)],
@@ -406,9 +561,15 @@ def main() -> None:
                     f" {tg['score_s'] / f['floor_s']:.2f}x (goal <= 1.15x)",
                     flush=True,
                 )
-        if a.skip_lmeval:
+        lm = _side(
+            "lmeval",
+            w,
+            outdir,
+            a.skip_lmeval,
+            functools.partial(run_lmeval, w, model_dir, outdir / f"lmeval_{w}"),
+        )
+        if lm is None:
             continue
-        lm = run_lmeval(w, model_dir, outdir / f"lmeval_{w}")
         if lm["rc"]:
             print(f"lm-eval  : failed (rc {lm['rc']})", flush=True)
             continue
@@ -416,6 +577,8 @@ def main() -> None:
             f"lm-eval  : {lm['wall']:7.1f} s  {lm['rss']:5.2f} GiB  acc {lm['acc']}  acc_norm {lm.get('acc_norm')}",
             flush=True,
         )
+        if tg is None or tg["rc"]:
+            continue
         speed, mem = lm["wall"] / tg["wall"], tg["rss"] / lm["rss"]
         goal = GOALS[w]
         verdict = "no goal" if goal is None else f"goal >= {goal}x: {'met' if speed >= goal else 'NOT met'}"

@@ -5,8 +5,9 @@ stopped still costs a full forward per step. Here the prompts of one call are pr
 (left-padded, with an attention mask and per-row position ids, exactly as ``generate`` builds them),
 then decoded one token per step over the rows still running: a row that reaches EOS, its token budget
 or a stop string leaves the pool at once, and its KV cache rows are dropped
-(``Cache.batch_select_indices``). The output layer runs only at each row's last position
-(``logits_to_keep=1``; the model applies Gemma's final-logit soft-capping itself).
+(``Cache.batch_select_indices``). The output layer runs only at each row's last position, a few rows
+at a time (Gemma's 262k-entry vocabulary makes a 64-row logits block and its soft-capping
+temporaries hundreds of MB), with the final-logit soft-capping the model's own forward applies.
 
 The tokens are the ones batch-1 greedy ``generate`` picks (argmax of float32 logits, no logits
 processors); ``tests/models/test_hf_generate.py`` checks that on the tiny model and on real Gemma
@@ -19,7 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Decoded", "greedy_pool"]
+__all__ = ["HEAD_ROWS", "Decoded", "greedy_pool"]
+
+#: rows per output-layer call (bounds the logits' memory)
+HEAD_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -61,21 +65,29 @@ def greedy_pool(
     ids, mask, pos = ids.to(device), mask.to(device), pos.to(device)
     attn: torch.Tensor | None = None if bool(mask.all()) else mask  # generate drops an all-ones mask
 
+    decoder, head = model.get_decoder(), model.get_output_embeddings()
+    softcap = getattr(model.config, "final_logit_softcapping", None)
+
+    def pick(hidden: torch.Tensor) -> list[int]:
+        """Greedy tokens from last-position hidden states, as the model's forward computes logits."""
+        picked: list[int] = []
+        for a in range(0, hidden.shape[0], HEAD_ROWS):
+            logits = head(hidden[a : a + HEAD_ROWS])
+            if softcap is not None:
+                logits = torch.tanh(logits / softcap) * softcap
+            picked += logits.float().argmax(-1).tolist()
+        return picked
+
     cache = DynamicCache(config=model.config)
     done: list[Decoded | None] = [None] * n
     new: list[list[int]] = [[] for _ in range(n)]
     rows = list(range(n))  # prompt index of each live row
     step_ids, step_pos = ids, pos
     while rows:
-        out = model(
-            input_ids=step_ids,
-            attention_mask=attn,
-            position_ids=step_pos,
-            cache=cache,
-            use_cache=True,
-            logits_to_keep=1,
+        out = decoder(
+            input_ids=step_ids, attention_mask=attn, position_ids=step_pos, cache=cache, use_cache=True
         )
-        picked = out.logits[:, -1, :].float().argmax(-1).tolist()
+        picked = pick(out.last_hidden_state[:, -1, :])
         keep: list[int] = []
         for r, (i, t) in enumerate(zip(rows, picked, strict=True)):
             if t in eos or t == pad_id:
