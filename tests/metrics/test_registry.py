@@ -83,6 +83,7 @@ def test_public_api() -> None:
         "Metric",
         "choice_accuracy",
         "choice_accuracy_norm",
+        "choice_signals",
         "get_metric",
         "pass_at_k",
         "predicted_choice",

@@ -70,4 +70,4 @@ def test_compare_writes_html_and_junit_then_diff(
     res = runner.invoke(app, ["diff", compare_id, run_id, "--role", "base"], terminal_width=200)
     assert res.exit_code == 0, res.output
     # the same model, from the response cache: every paired delta is exactly zero
-    assert res.output.count("[+0.0, +0.0]") == 2 and "unpaired" not in res.output, res.output
+    assert res.output.count("[+0.0, +0.0]") == 7 and "unpaired" not in res.output, res.output

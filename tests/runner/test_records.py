@@ -21,6 +21,8 @@ from tunegate.runner import CompareConfig, ComparisonResult, RunResult, compare_
 from tunegate.store import Store, open_store
 from tunegate.suite import SuiteSpec
 
+SIGNALS = ("gold_logprob", "gold_prob", "brier", "confidence", "correct")
+
 SUITE = {
     "name": "records",
     "tasks": [
@@ -75,7 +77,7 @@ def test_compare_stores_every_items_texts_and_its_result_round_trips(
             assert {c.fingerprint for c in cached.values()} == {fingerprints[role]}
     hs = next(i for i in items if i.task == "hellaswag")
     assert "(0) " in hs.input and "(3) " in hs.input  # the context and every choice
-    assert set(hs.answers["base"].scores) == {"acc", "acc_norm"}
+    assert set(hs.answers["base"].scores) == {"acc", "acc_norm", *SIGNALS}
     tq = [i for i in items if i.task == "triviaqa"]
     assert all(i.output("tuned") == i.answers["tuned"].output for i in tq)
     # the per-item scores pair up to the stored comparison
@@ -97,6 +99,7 @@ def test_run_result_round_trips_and_stores_its_one_role(store: Store, tiny_model
         ("hellaswag", "acc_norm"),
         ("triviaqa", "exact_match"),
         ("triviaqa", "f1"),
+        *(("hellaswag", m) for m in ("gold_logprob", "gold_prob", "brier", "ece")),
     }
     assert result.warnings and "--limit 2" in result.warnings[0]
     items = store.items(result.run_id)

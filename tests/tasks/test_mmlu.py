@@ -58,8 +58,8 @@ def test_subjects_option_and_errors() -> None:
 def test_score() -> None:
     task = MMLU(TaskOptions(extra={"subjects": ["abstract_algebra"]}))
     doc = task.docs()[0]  # gold B
-    assert task.score(doc, _lls(1)).values == {"acc": 1.0}
-    assert task.score(doc, _lls(0)).values == {"acc": 0.0}
+    assert task.score(doc, _lls(1)).values["acc"] == 1.0
+    assert task.score(doc, _lls(0)).values["acc"] == 0.0
 
 
 def test_summary_micro_vs_macro() -> None:

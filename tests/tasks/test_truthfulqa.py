@@ -47,8 +47,8 @@ def test_prompt_golden_and_counts() -> None:
 def test_mc1_score() -> None:
     t = TruthfulQAMC1()
     doc = t.docs()[0]
-    assert t.score(doc, _res([-1, -2, -3, -4])).values == {"acc": 1.0}
-    assert t.score(doc, _res([-2, -1, -3, -4])).values == {"acc": 0.0}
+    assert t.score(doc, _res([-1, -2, -3, -4])).values["acc"] == 1.0
+    assert t.score(doc, _res([-2, -1, -3, -4])).values["acc"] == 0.0
     assert TruthfulQAMC1.metrics[0].binary and not TruthfulQAMC2.metrics[0].binary
 
 

@@ -2,7 +2,8 @@
 
 Text metrics: ``exact_match``, ``f1`` (SQuAD v1.1), ``rouge1``, ``rouge2``, ``rougeL``, ``rougeLsum``
 (rouge-score, stemmed F-measure), ``bleu``, ``chrf`` (sacrebleu, 0-100 scale). Multiple choice:
-``acc``, ``acc_norm`` (lm-evaluation-harness). Code: :func:`pass_at_k` (Codex paper).
+``acc``, ``acc_norm`` (lm-evaluation-harness); drift and calibration
+(:func:`choice_signals`). Code: :func:`pass_at_k` (Codex paper).
 Look a metric up with :func:`get_metric`; plugins register through the ``tunegate.metrics`` group.
 """
 
@@ -12,6 +13,7 @@ from tunegate.metrics._base import Metric
 from tunegate.metrics._choice import (
     choice_accuracy,
     choice_accuracy_norm,
+    choice_signals,
     predicted_choice,
     predicted_choice_norm,
 )
@@ -23,6 +25,7 @@ __all__ = [
     "Metric",
     "choice_accuracy",
     "choice_accuracy_norm",
+    "choice_signals",
     "get_metric",
     "pass_at_k",
     "predicted_choice",

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["choice_accuracy", "choice_accuracy_norm", "predicted_choice", "predicted_choice_norm"]
+__all__ = [
+    "choice_accuracy",
+    "choice_accuracy_norm",
+    "choice_signals",
+    "predicted_choice",
+    "predicted_choice_norm",
+]
 
 
 def _check(loglikelihoods: Sequence[float], gold: int) -> None:
@@ -49,3 +55,30 @@ def choice_accuracy_norm(loglikelihoods: Sequence[float], choice_texts: Sequence
     """Accuracy of :func:`predicted_choice_norm` (lm-evaluation-harness ``acc_norm``)."""
     _check(loglikelihoods, gold)
     return 1.0 if predicted_choice_norm(loglikelihoods, choice_texts) == gold else 0.0
+
+
+def choice_signals(loglikelihoods: Sequence[float], gold: int) -> dict[str, float]:
+    """Drift and calibration signals of one multiple-choice item, from its choices' log-likelihoods.
+
+    ``gold_logprob``: the gold choice's summed log-likelihood (nats, *not* length-normalised);
+    ``gold_prob``: the probability on the gold choice after a softmax over the choices' log-likelihoods;
+    ``brier``: the multi-class Brier score ``sum_k (p_k - [k == gold])^2`` of that distribution (0 best,
+    2 worst; Brier 1950); ``confidence`` (the largest ``p_k``) and ``correct`` (the argmax is gold) feed
+    the corpus-level ECE.
+    """
+    import numpy as np
+
+    _check(loglikelihoods, gold)
+    ll = np.asarray(loglikelihoods, dtype=float)
+    p = np.exp(ll - ll.max())
+    p /= p.sum()
+    onehot = np.zeros_like(p)
+    onehot[gold] = 1.0
+    pred = int(np.argmax(ll))
+    return {
+        "gold_logprob": float(ll[gold]),
+        "gold_prob": float(p[gold]),
+        "brier": float(np.sum((p - onehot) ** 2)),
+        "confidence": float(p[pred]),
+        "correct": float(pred == gold),
+    }

@@ -24,11 +24,17 @@ __all__ = [
 ]
 
 
+#: metrics not on a 0-1 scale, shown in their own units: the gold answer's log-likelihood (nats)
+NATIVE_UNITS = frozenset({"gold_logprob"})
+
+
 @lru_cache(maxsize=256)
 def metric_scale(metric: str | None) -> float:
     """The best possible score of ``metric``: 1.0, or 100.0 for the sacrebleu metrics."""
     if not metric:
         return 1.0
+    if metric in NATIVE_UNITS:
+        return 100.0  # shown as it is
     from tunegate.metrics import METRICS
 
     return float(METRICS.get(metric).scale) if metric in METRICS else 1.0

@@ -28,7 +28,16 @@ from tunegate.runner._result import (
 )
 from tunegate.runner._rows import item_rows
 from tunegate.runner._scorecard import build_scorecard
-from tunegate.stats import GateKind, GateRule, PairedEstimate, decide_gates, estimate, mcnemar_exact
+from tunegate.stats import (
+    GateKind,
+    GateRule,
+    PairedEstimate,
+    corpus_statistic,
+    decide_gates,
+    estimate,
+    mcnemar_exact,
+    paired_corpus_bootstrap,
+)
 from tunegate.store import ItemRow, Store
 from tunegate.suite import GateSpec, SuiteSpec, build_task, suite_hash
 from tunegate.tasks import MetricInfo
@@ -85,9 +94,21 @@ def _pair(
     metric: MetricInfo, base: TaskScores, tuned: TaskScores, *, alpha: float, n_boot: int, seed: int
 ) -> MetricComparison:
     ids = [i for i in base.items if i in tuned.items]
+    clusters = [base.items[i].cluster or tuned.items[i].cluster for i in ids]
+    if metric.corpus is not None:
+        stat = corpus_statistic(metric.corpus)
+        est = paired_corpus_bootstrap(
+            metric.corpus,
+            {k: [base.items[i].values[k] for i in ids] for k in stat.inputs},
+            {k: [tuned.items[i].values[k] for i in ids] for k in stat.inputs},
+            clusters=clusters if any(c is not None for c in clusters) else None,
+            alpha=alpha,
+            n_boot=n_boot,
+            seed=seed,
+        )
+        return _comparison(metric, est, alpha, None)
     b = [base.items[i].values[metric.name] for i in ids]
     t = [tuned.items[i].values[metric.name] for i in ids]
-    clusters = [base.items[i].cluster or tuned.items[i].cluster for i in ids]
     est = estimate(
         b,
         t,
@@ -102,6 +123,12 @@ def _pair(
     if metric.binary:
         mc = mcnemar_exact(b, t)
         discordant = (mc.b, mc.c)
+    return _comparison(metric, est, alpha, discordant)
+
+
+def _comparison(
+    metric: MetricInfo, est: PairedEstimate, alpha: float, discordant: tuple[int, int] | None
+) -> MetricComparison:
     return MetricComparison(
         metric=metric.name,
         binary=metric.binary,

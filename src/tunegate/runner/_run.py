@@ -7,13 +7,14 @@ a t interval on the (cluster-robust) standard error otherwise.
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from tunegate.engine import NullProgress, Progress, Roles
 from tunegate.models import Model
 from tunegate.runner._evaluate import evaluate_task
 from tunegate.runner._result import MetricScore, RunResult
 from tunegate.runner._rows import item_rows
-from tunegate.stats import score_interval
+from tunegate.stats import corpus_statistic, paired_corpus_bootstrap, score_interval
 from tunegate.store import ItemRow, Store
 from tunegate.suite import SuiteSpec, build_task, suite_hash
 
@@ -56,8 +57,11 @@ def run_model(
                 scores = evaluate_task(engine, entry.label, task, docs, roles)
                 rows += item_rows("model", entry.label, task, docs, scores.items, model.fingerprint)
                 for m in task.metrics:
-                    vals = [sc.values[m.name] for sc in scores.items.values()]
                     labels = [sc.cluster for sc in scores.items.values()]
+                    if m.corpus is not None:
+                        summary.append(_corpus_score(entry.label, m.corpus, scores, labels, suite.alpha))
+                        continue
+                    vals = [sc.values[m.name] for sc in scores.items.values()]
                     mean, lo, hi = score_interval(
                         vals,
                         clusters=labels if any(c is not None for c in labels) else None,
@@ -81,3 +85,14 @@ def run_model(
         run.put_items(rows)
         run.finish(result.to_json())
     return result
+
+
+def _corpus_score(label: str, name: str, scores: Any, labels: list[str | None], alpha: float) -> MetricScore:
+    """A corpus statistic of one model with its percentile bootstrap CI (the model paired with itself)."""
+    stat = corpus_statistic(name)
+    cols = {k: [sc.values[k] for sc in scores.items.values()] for k in stat.inputs}
+    est = paired_corpus_bootstrap(
+        name, cols, cols, clusters=labels if any(c is not None for c in labels) else None, alpha=alpha
+    )
+    assert est.tuned_ci is not None
+    return MetricScore(label, name, est.n, est.tuned, est.tuned_ci[0], est.tuned_ci[1], alpha)

@@ -4,13 +4,21 @@ Every function compares the same items scored under both models; see ``docs/stat
 Map: ``_moments`` (exact, cluster-robust mean/SE, vectorised) -> ``_estimators`` (registry; default
 ``paired_mean``: t interval, bootstrap cross-check, per-model Wilson) -> ``_gate`` (the vectorised
 decision rules, Holm) -> ``_decision`` (records with reasons) ; ``_combine`` (scorecard rows),
-``_looks`` (many checkpoints, one verdict). Classical building blocks: ``_bootstrap``, ``_mcnemar``,
+``_looks`` (many checkpoints, one verdict), ``_corpus`` (corpus statistics:
+ECE, paired bootstrap). Classical building blocks: ``_bootstrap``, ``_mcnemar``,
 ``_signflip``, ``_holm``, ``_power``.
 """
 
 from __future__ import annotations
 
 from tunegate.stats._bootstrap import PairedEstimate, paired_bootstrap
+from tunegate.stats._corpus import (
+    CorpusStatistic,
+    corpus_statistic,
+    expected_calibration_error,
+    paired_corpus_bootstrap,
+    register_corpus_statistic,
+)
 from tunegate.stats._decision import GateDecision, Outcome, decide_gates, gate_decision, moments_of
 from tunegate.stats._estimators import (
     DEFAULT_ESTIMATOR,
@@ -51,6 +59,7 @@ __all__ = [
     "FAIL",
     "INCONCLUSIVE",
     "PASS",
+    "CorpusStatistic",
     "Estimator",
     "GateArrays",
     "GateDecision",
@@ -64,12 +73,14 @@ __all__ = [
     "best_look",
     "binary_sd",
     "cluster_codes",
+    "corpus_statistic",
     "decide",
     "decide_family",
     "decide_gates",
     "detection_power",
     "estimate",
     "estimator_names",
+    "expected_calibration_error",
     "fail_p_values",
     "gate_decision",
     "holm",
@@ -81,7 +92,9 @@ __all__ = [
     "minimum_detectable_effect",
     "moments_of",
     "paired_bootstrap",
+    "paired_corpus_bootstrap",
     "paired_p_value",
+    "register_corpus_statistic",
     "register_estimator",
     "score_interval",
     "sign_flip_p_value",

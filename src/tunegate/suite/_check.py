@@ -101,6 +101,10 @@ def suite_warnings(suite: SuiteSpec, source: str = "suite") -> list[str]:
             metric = gate.metric or primary
             if not isinstance(metric, str):
                 continue
+            from tunegate.report._format import NATIVE_UNITS
+
+            if metric in NATIVE_UNITS:  # nats, not a 0-1 score: no unit mistake to warn about
+                continue
             scale = _scale(metric)
             where = f"{source}: tasks.{i}.gates.{j}"
             for key in ("max_drop", "max_rise", "min_gain", "min_score"):

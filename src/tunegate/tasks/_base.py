@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Literal
 
 from tunegate.models import Request, Result, RoleRequest
 
-__all__ = ["Doc", "ItemScore", "MetricInfo", "RoleRequest", "Task", "TaskOptions"]
+__all__ = ["CHOICE_SIGNALS", "Doc", "ItemScore", "MetricInfo", "RoleRequest", "Task", "TaskOptions"]
 
 Dimension = Literal["task", "retention", "safety", "preference", "regression"]
 
@@ -51,6 +51,19 @@ class MetricInfo:
     higher_is_better: bool = True
     #: the registered paired estimator (``tunegate.stats.estimate``) gates use for this metric
     estimator: str = "paired_mean"
+    #: a registered corpus statistic (``tunegate.stats.corpus_statistic``, e.g. ``"ece"``): the metric is
+    #: computed over the whole run from the per-item values it reads, not averaged over items
+    corpus: str | None = None
+
+
+#: drift and calibration metrics every multiple-choice task reports beside accuracy
+#: (per item from :func:`tunegate.metrics.choice_signals`; ``ece`` over the run)
+CHOICE_SIGNALS: tuple[MetricInfo, ...] = (
+    MetricInfo("gold_logprob", binary=False),
+    MetricInfo("gold_prob", binary=False),
+    MetricInfo("brier", binary=False, higher_is_better=False),
+    MetricInfo("ece", binary=False, higher_is_better=False, corpus="ece"),
+)
 
 
 @dataclass(frozen=True)

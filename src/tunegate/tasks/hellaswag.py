@@ -3,9 +3,10 @@
 Scored as lm-evaluation-harness scores it: the query is ``preprocess(activity_label + ": " + ctx_a +
 " " + ctx_b.capitalize())``; each ending is ``preprocess(ending)``, continued after a single space;
 ``acc`` is the argmax of the summed log-likelihoods, ``acc_norm`` the argmax after dividing each by
-the ending's length in characters. Few-shot examples (``shots``) are drawn with a fixed seed from the
-other rows (the shipped data has no training split), joined by a blank line, each followed by its
-correct ending, and are the same for every model.
+the ending's length in characters. Drift and calibration (``gold_logprob``, ``gold_prob``, ``brier``,
+``ece``) use the unnormalised log-likelihoods. Few-shot examples (``shots``) are drawn with a fixed
+seed from the other rows (the shipped data has no training split), joined by a blank line, each
+followed by its correct ending, and are the same for every model.
 
 Data: 800 validation rows shipped in ``tunegate/data/hellaswag`` (see its SOURCE.md).
 """
@@ -17,9 +18,9 @@ import re
 from collections.abc import Sequence
 
 from tunegate._paths import package_data
-from tunegate.metrics import predicted_choice, predicted_choice_norm
+from tunegate.metrics import choice_signals, predicted_choice, predicted_choice_norm
 from tunegate.models import LoglikelihoodRequest, LoglikelihoodResult, Request, Result
-from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task, TaskOptions
+from tunegate.tasks._base import CHOICE_SIGNALS, Doc, ItemScore, MetricInfo, Task, TaskOptions
 from tunegate.tasks._data import read_jsonl
 from tunegate.tasks._registry import TASKS
 from tunegate.tasks._texts import choice_input
@@ -42,7 +43,7 @@ class HellaSwag(Task):
 
     name = "hellaswag"
     dimension = "retention"
-    metrics = (MetricInfo("acc", binary=True), MetricInfo("acc_norm", binary=True))
+    metrics = (MetricInfo("acc", binary=True), MetricInfo("acc_norm", binary=True), *CHOICE_SIGNALS)
     primary = "acc_norm"
 
     def __init__(self, options: TaskOptions | None = None) -> None:
@@ -89,7 +90,11 @@ class HellaSwag(Task):
         acc = predicted_choice(lls)
         acc_norm = predicted_choice_norm(lls, choices)
         return ItemScore(
-            values={"acc": float(acc == gold), "acc_norm": float(acc_norm == gold)},
+            values={
+                "acc": float(acc == gold),
+                "acc_norm": float(acc_norm == gold),
+                **choice_signals(lls, gold),
+            },
             output=f"chose {acc_norm} ({choices[acc_norm]!r}); gold {gold}",
             input=choice_input(self._fewshot_prefix(doc) + self.query(doc.data), choices),
             reference=f"({gold}) {choices[gold]}",

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from tunegate.errors import ConfigError, DataError
-from tunegate.metrics import predicted_choice
+from tunegate.metrics import choice_signals, predicted_choice
 from tunegate.models import LoglikelihoodRequest, LoglikelihoodResult, Request, Result
 from tunegate.registry import did_you_mean
-from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task
+from tunegate.tasks._base import CHOICE_SIGNALS, Doc, ItemScore, MetricInfo, Task
 from tunegate.tasks._data import package_data
 from tunegate.tasks._registry import TASKS
 
@@ -160,7 +160,7 @@ class MMLU(Task):
 
     name = "mmlu"
     dimension = "retention"
-    metrics = (MetricInfo("acc", binary=True),)
+    metrics = (MetricInfo("acc", binary=True), *CHOICE_SIGNALS)
     primary = "acc"
     extra_options = ("subjects",)
     allowed_shots = (0, 5)  # the dev split has 5 rows per subject
@@ -225,7 +225,7 @@ class MMLU(Task):
         gold = int(doc.data["answer"])
         pred = predicted_choice(lls)
         return ItemScore(
-            values={"acc": float(pred == gold)},
+            values={"acc": float(pred == gold), **choice_signals(lls, gold)},
             output=f"chose {LETTERS[pred]}; gold {LETTERS[gold]}",
             input=self.context(doc),
             reference=LETTERS[gold],

@@ -31,9 +31,9 @@ from typing import Any
 from tunegate._files import read_user_text
 from tunegate._paths import package_data
 from tunegate.errors import ConfigError, DataError
-from tunegate.metrics import predicted_choice
+from tunegate.metrics import choice_signals, predicted_choice
 from tunegate.models import LoglikelihoodRequest, LoglikelihoodResult, Request, Result
-from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task
+from tunegate.tasks._base import CHOICE_SIGNALS, Doc, ItemScore, MetricInfo, Task
 from tunegate.tasks._registry import TASKS
 from tunegate.tasks._texts import choice_input
 
@@ -109,7 +109,7 @@ class TruthfulQAMC1(_TruthfulQA):
 
     name = "truthfulqa_mc1"
     targets = "mc1_targets"
-    metrics = (MetricInfo("acc", binary=True),)
+    metrics = (MetricInfo("acc", binary=True), *CHOICE_SIGNALS)
     primary = "acc"
 
     def score(self, doc: Doc, results: Sequence[Result]) -> ItemScore:
@@ -118,7 +118,7 @@ class TruthfulQAMC1(_TruthfulQA):
         gold = next(i for i, (_, v) in enumerate(answers) if v == 1)
         pred = predicted_choice(lls)
         return ItemScore(
-            values={"acc": float(pred == gold)},
+            values={"acc": float(pred == gold), **choice_signals(lls, gold)},
             output=answers[pred][0],
             input=choice_input(self.context(doc), [a for a, _ in answers]),
             reference=answers[gold][0],
