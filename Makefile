@@ -29,6 +29,8 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	bash scripts/install-browser.sh
+	# llama.cpp server for tests/models/test_llamacpp_server.py: built once per machine (~3.5 min), cached
+	bash scripts/engines/llamacpp.sh >/dev/null
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
