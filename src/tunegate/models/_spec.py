@@ -5,6 +5,7 @@
     hf:PATH_OR_HUB_ID[?dtype=float32&device=cpu&revision=REV&adapter=DIR]
     gguf:FILE.gguf[?adapter=DIR]
     openai:MODEL?base_url=http://host:port/v1   any OpenAI-compatible server
+    openai:MODEL?base_url=...&server=llamacpp   a llama.cpp server (neutral sampling, echo quirks)
 
 Options come after ``?`` as ``key=value`` pairs joined by ``&``. Unknown options are refused.
 ``str(spec)`` is the display form, recorded in the store and every report: a password in a URL option
@@ -23,7 +24,9 @@ from tunegate.registry import did_you_mean
 
 __all__ = ["ModelSpec", "parse_model_spec"]
 
-KNOWN_OPTIONS = ("adapter", "dtype", "device", "revision", "base_url", "api_key_env", "batch_size", "name")
+KNOWN_OPTIONS = (
+    "adapter", "dtype", "device", "revision", "base_url", "api_key_env", "batch_size", "name", "server",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
