@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+from tunegate._units import NATIVE_UNITS
+
 __all__ = [
     "ci_label",
     "fmt_ci",
@@ -22,10 +24,6 @@ __all__ = [
     "metric_scale",
     "points",
 ]
-
-
-#: metrics not on a 0-1 scale, shown in their own units: the gold answer's log-likelihood (nats)
-NATIVE_UNITS = frozenset({"gold_logprob"})
 
 
 @lru_cache(maxsize=256)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tunegate._units import NATIVE_UNITS
 from tunegate.errors import SuiteError, TunegateError
 from tunegate.registry import did_you_mean
 from tunegate.suite._schema import SuiteSpec, TaskEntry
@@ -101,8 +102,6 @@ def suite_warnings(suite: SuiteSpec, source: str = "suite") -> list[str]:
             metric = gate.metric or primary
             if not isinstance(metric, str):
                 continue
-            from tunegate.report._format import NATIVE_UNITS
-
             if metric in NATIVE_UNITS:  # nats, not a 0-1 score: no unit mistake to warn about
                 continue
             scale = _scale(metric)
