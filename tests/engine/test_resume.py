@@ -123,7 +123,7 @@ def test_killed_compare_resumes_computing_only_the_unfinished_requests(
     resumed, reference = json.loads(out.read_text()), json.loads(ref_out.read_text())
     assert resumed["verdict"] == reference["verdict"]
     assert _metrics(resumed) == _metrics(reference)
-    assert len(_metrics(resumed)) == 2  # acc and acc_norm
+    assert len(_metrics(resumed)) == 6  # acc, acc_norm, gold_logprob, gold_prob, brier, ece
     assert resumed["engine"]["base"]["computed"] + resumed["engine"]["tuned"]["computed"] == TOTAL - done
 
 
@@ -149,7 +149,9 @@ def test_a_model_compared_with_itself_shows_no_difference(tmp_path: Path, tiny_m
     assert result["verdict"] == "INCONCLUSIVE"
     assert any("same model" in v for v in result["vacuous"])
     metrics = _metrics(result)
-    assert {m for _, m in metrics} == {"acc", "acc_norm", "exact_match", "f1"}
+    assert {m for _, m in metrics} == {
+        "acc", "acc_norm", "gold_logprob", "gold_prob", "brier", "ece", "exact_match", "f1"
+    }  # fmt: skip
     for (task, metric), m in metrics.items():
         assert m["delta"] == 0.0, (task, metric, m)
         assert m["ci_low"] < 0.0 < m["ci_high"], (task, metric, m)  # no difference, but not "certainly 0"

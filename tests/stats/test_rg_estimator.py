@@ -61,3 +61,10 @@ def test_coverage_by_simulation() -> None:
     assert covered / sims >= 0.90  # nominal 95%; 200 runs
     assert abs(float(np.mean(deltas)) - 0.20) < 0.02  # unbiased for the true delta
     assert naive_covered / sims < 0.5  # uncorrected: biased to (Se + Sp - 1) x 0.20 = 0.12
+
+
+def test_identical_answers_never_give_a_collapsed_interval() -> None:
+    name = rogan_gladen_estimator(80, 20, 90, 10)
+    x = np.array([0.0, 1.0, 0.5, 0.0, 1.0])
+    est = estimate(x, x, estimator=name, n_boot=300, seed=0)
+    assert est.delta == 0 and est.se_raw == 0 and est.ci_low < 0 < est.ci_high

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from tunegate.stats._arrays import FloatArray
 from tunegate.stats._bootstrap import PairedEstimate
@@ -128,7 +129,13 @@ def paired_corpus_bootstrap(
     q = [alpha / 2, 1 - alpha / 2]
     lo, hi = (float(x) for x in np.quantile(deltas, q))
     tail = min(float(np.mean(deltas <= 0)), float(np.mean(deltas >= 0)))
-    se = float(np.std(deltas, ddof=1))
+    se_raw = float(np.std(deltas, ddof=1))
+    # the rule-of-three floor of the paired mean (stats._moments): identical answers on a handful of
+    # items never give a collapsed, confident interval; the statistic's range is taken as 1
+    se = max(se_raw, float(np.sqrt(3.0)) / g)
+    if se > se_raw:
+        half = float(ndtri(1 - alpha / 2)) * se
+        lo, hi = min(lo, t0 - b0 - half), max(hi, t0 - b0 + half)
     return PairedEstimate(
         base=b0,
         tuned=t0,
@@ -136,14 +143,14 @@ def paired_corpus_bootstrap(
         ci_low=lo,
         ci_high=hi,
         n=n,
-        method="paired percentile bootstrap (corpus statistic)",
+        method="paired percentile bootstrap (corpus statistic; rule-of-three SE floor)",
         p_value=min(1.0, max(2 * tail, 1.0 / n_boot)),
         alpha=alpha,
         sd_delta=se * np.sqrt(g),  # the per-unit SD that gives this SE: power and items_needed scale by it
         se=se,
         df=float(g - 1),
         n_clusters=g,
-        se_raw=se,
+        se_raw=se_raw,
         scale=1.0,
         boot_ci=(lo, hi),
         base_ci=tuple(float(x) for x in np.quantile(bs, q)),  # type: ignore[arg-type]
