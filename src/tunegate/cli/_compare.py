@@ -13,6 +13,15 @@ from tunegate.cli._app import app, console, err_console, guarded, progress_for, 
 DEFAULT_SUITE = "demo"
 
 
+RayWorkers = Annotated[
+    int | None,
+    typer.Option(help="replicate each model on N Ray actors (a local cluster unless --ray-address)", min=1),
+]
+RayAddress = Annotated[
+    str | None, typer.Option(help="join this Ray cluster (ray://head:10001 or auto); default workers: 2")
+]
+
+
 @app.command()
 @guarded
 def compare(
@@ -31,15 +40,8 @@ def compare(
     junit: Annotated[Path | None, typer.Option(help="write JUnit XML (one test case per gate) here")] = None,
     batch_size: Annotated[int | None, typer.Option(help="requests per backend call", min=1)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
-    ray_workers: Annotated[
-        int | None,
-        typer.Option(
-            help="replicate each model on N Ray actors (a local cluster unless --ray-address)", min=1
-        ),
-    ] = None,
-    ray_address: Annotated[
-        str | None, typer.Option(help="join this Ray cluster (ray://head:10001 or auto); default workers: 2")
-    ] = None,
+    ray_workers: RayWorkers = None,
+    ray_address: RayAddress = None,
     alpha: Annotated[
         float | None,
         typer.Option(
@@ -104,15 +106,8 @@ def run(
     json_out: Annotated[Path | None, typer.Option("--json", help="write scores as JSON here")] = None,
     batch_size: Annotated[int | None, typer.Option(help="requests per backend call", min=1)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
-    ray_workers: Annotated[
-        int | None,
-        typer.Option(
-            help="replicate each model on N Ray actors (a local cluster unless --ray-address)", min=1
-        ),
-    ] = None,
-    ray_address: Annotated[
-        str | None, typer.Option(help="join this Ray cluster (ray://head:10001 or auto); default workers: 2")
-    ] = None,
+    ray_workers: RayWorkers = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Evaluate one model alone on a suite (no gates)."""
     from tunegate.report import print_run, write_json

@@ -33,6 +33,7 @@ from tunegate.models._requests import (
     RollingRequest,
     RollingResult,
 )
+from tunegate.models._tokens import encode_with_bos, split_pair
 
 if TYPE_CHECKING:
     import torch
@@ -140,18 +141,11 @@ class HFBackend(Backend):
     # -- tokenization -------------------------------------------------------------------------------
     def _encode(self, text: str) -> list[int]:
         """Token ids of ``text`` with the BOS token first (when the model has one)."""
-        ids: list[int] = self.tok(text, add_special_tokens=False)["input_ids"]
-        return ([self.bos_id] if self.bos_id is not None else []) + ids
+        return encode_with_bos(self.tok, self.bos_id, text)
 
     def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
         """Context and continuation ids, split the way lm-evaluation-harness splits them."""
-        n_spaces = len(context) - len(context.rstrip())
-        if n_spaces:
-            continuation = context[-n_spaces:] + continuation
-            context = context[:-n_spaces]
-        whole = self._encode(context + continuation)
-        ctx = self._encode(context)
-        return ctx, whole[len(ctx) :]
+        return split_pair(self._encode, context, continuation)
 
     # -- scoring ------------------------------------------------------------------------------------
     def _score_rows(self, rows: list[tuple[list[int], int]]) -> list[tuple[float, bool]]:

@@ -39,6 +39,7 @@ from tunegate.models._requests import (
     RollingResult,
 )
 from tunegate.models._spec import ModelSpec
+from tunegate.models._tokens import encode_with_bos, split_pair
 
 __all__ = ["VLLMBackend", "VLLMLoader"]
 
@@ -180,17 +181,10 @@ class VLLMBackend(Backend):
 
     # -- tokens, exactly as the hf: backend makes them ---------------------------------------------
     def _encode(self, text: str) -> list[int]:
-        ids: list[int] = self.tok(text, add_special_tokens=False)["input_ids"]
-        return ([self.bos_id] if self.bos_id is not None else []) + ids
+        return encode_with_bos(self.tok, self.bos_id, text)
 
     def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        n_spaces = len(context) - len(context.rstrip())
-        if n_spaces:
-            continuation = context[-n_spaces:] + continuation
-            context = context[:-n_spaces]
-        whole = self._encode(context + continuation)
-        ctx = self._encode(context)
-        return ctx, whole[len(ctx) :]
+        return split_pair(self._encode, context, continuation)
 
     def _run(self, prompts: list[list[int]], params: list[Any]) -> list[Any]:
         tokens = [{"prompt_token_ids": ids} for ids in prompts]
