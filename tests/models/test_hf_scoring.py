@@ -121,7 +121,9 @@ def _same_at_batch_1_and_default_batch(backend, task) -> None:  # type: ignore[n
     for k, d in enumerate(docs):
         s1 = task.score(d, one[4 * k : 4 * k + 4])
         sb = task.score(d, batched[4 * k : 4 * k + 4])
-        assert s1.values == sb.values and s1.output == sb.output
+        assert s1.output == sb.output and s1.values.keys() == sb.values.keys()
+        for name, v in s1.values.items():  # accuracy exactly; drift and calibration within float noise
+            assert sb.values[name] == pytest.approx(v, abs=1e-4), name
 
 
 def test_hellaswag_items_same_at_batch_1_and_default_batch(base) -> None:  # type: ignore[no-untyped-def]
