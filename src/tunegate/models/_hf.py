@@ -24,7 +24,6 @@ from tunegate.models._backend import Backend
 from tunegate.models._hf_scoring import TOKENS_PER_FORWARD, plan, score_segments
 from tunegate.models._order import by_prefix_family
 from tunegate.models._requests import (
-    ChatMessage,
     GenerateRequest,
     GenerateResult,
     LoglikelihoodRequest,
@@ -33,7 +32,7 @@ from tunegate.models._requests import (
     RollingRequest,
     RollingResult,
 )
-from tunegate.models._tokens import encode_with_bos, split_pair
+from tunegate.models._tokens import encode_with_bos, render_prompt, split_pair
 
 if TYPE_CHECKING:
     import torch
@@ -204,27 +203,7 @@ class HFBackend(Backend):
     # -- generation ---------------------------------------------------------------------------------
     def _render(self, req: GenerateRequest) -> tuple[str, bool]:
         """The prompt text after the chat template (if applied), and whether it was applied."""
-        template = getattr(self.tok, "chat_template", None)
-        messages: tuple[ChatMessage, ...] | None
-        if isinstance(req.prompt, str):
-            messages = (ChatMessage("user", req.prompt),) if req.chat else None
-        else:
-            messages = req.prompt
-        use_template = bool(template) and messages is not None and req.chat is not False
-        if messages is None:
-            assert isinstance(req.prompt, str)
-            return req.prompt, False
-        if use_template:
-            text = self.tok.apply_chat_template(
-                [{"role": m.role, "content": m.content} for m in messages],
-                tokenize=False,
-                add_generation_prompt=True,
-            )
-            bos = self.tok.bos_token
-            if bos and text.startswith(bos):
-                text = text[len(bos) :]  # _encode adds BOS itself
-            return str(text), True
-        return "".join(f"{m.role}: {m.content}\n" for m in messages) + "assistant:", False
+        return render_prompt(self.tok, req)
 
     def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerateResult]:
         results: list[GenerateResult | None] = [None] * len(requests)

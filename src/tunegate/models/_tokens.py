@@ -1,9 +1,11 @@
-"""Token ids the way every local backend makes them (hf:, gguf:, vllm:), so their numbers agree."""
+"""Prompts and token ids the way every local backend makes them (hf:, gguf:, vllm:), so they agree."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from tunegate.models._requests import ChatMessage, GenerateRequest
 
 
 def encode_with_bos(tok: Any, bos_id: int | None, text: str) -> list[int]:
@@ -24,3 +26,28 @@ def split_pair(
     whole = encode(context + continuation)
     ctx = encode(context)
     return ctx, whole[len(ctx) :]
+
+
+def render_prompt(tok: Any, req: GenerateRequest) -> tuple[str, bool]:
+    """The prompt text after the tokenizer's chat template (when it has one and the request allows it),
+    and whether the template was applied; without one, messages become ``role: content`` lines."""
+    template = getattr(tok, "chat_template", None)
+    messages: tuple[ChatMessage, ...] | None
+    if isinstance(req.prompt, str):
+        messages = (ChatMessage("user", req.prompt),) if req.chat else None
+    else:
+        messages = req.prompt
+    if messages is None:
+        assert isinstance(req.prompt, str)
+        return req.prompt, False
+    if template and req.chat is not False:
+        text = tok.apply_chat_template(
+            [{"role": m.role, "content": m.content} for m in messages],
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+        bos = tok.bos_token
+        if bos and text.startswith(bos):
+            text = text[len(bos) :]  # encode_with_bos adds BOS itself
+        return str(text), True
+    return "".join(f"{m.role}: {m.content}\n" for m in messages) + "assistant:", False

@@ -30,7 +30,6 @@ from tunegate.models._backend import Backend
 from tunegate.models._fingerprint import combine, folder_fingerprint
 from tunegate.models._registry import BACKENDS
 from tunegate.models._requests import (
-    ChatMessage,
     GenerateRequest,
     GenerateResult,
     LoglikelihoodRequest,
@@ -39,7 +38,7 @@ from tunegate.models._requests import (
     RollingResult,
 )
 from tunegate.models._spec import ModelSpec
-from tunegate.models._tokens import encode_with_bos, split_pair
+from tunegate.models._tokens import encode_with_bos, render_prompt, split_pair
 
 __all__ = ["VLLMBackend", "VLLMLoader"]
 
@@ -241,26 +240,7 @@ class VLLMBackend(Backend):
 
     def _render(self, req: GenerateRequest) -> tuple[str, bool]:
         """The prompt after the chat template (if applied), as the hf: backend renders it."""
-        template = getattr(self.tok, "chat_template", None)
-        messages: tuple[ChatMessage, ...] | None
-        if isinstance(req.prompt, str):
-            messages = (ChatMessage("user", req.prompt),) if req.chat else None
-        else:
-            messages = req.prompt
-        if messages is None:
-            assert isinstance(req.prompt, str)
-            return req.prompt, False
-        if template and req.chat is not False:
-            text = self.tok.apply_chat_template(
-                [{"role": m.role, "content": m.content} for m in messages],
-                tokenize=False,
-                add_generation_prompt=True,
-            )
-            bos = self.tok.bos_token
-            if bos and text.startswith(bos):
-                text = text[len(bos) :]
-            return str(text), True
-        return "".join(f"{m.role}: {m.content}\n" for m in messages) + "assistant:", False
+        return render_prompt(self.tok, req)
 
     def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerateResult]:
         rendered = [self._render(r) for r in requests]

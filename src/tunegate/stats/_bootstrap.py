@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.special import ndtri
 
 from tunegate.stats._arrays import FloatArray, as_pair, is_binary
 from tunegate.stats._moments import IntArray, cluster_codes, mean_se, metric_range
@@ -178,3 +179,18 @@ def paired_bootstrap(
         se_raw=float(mo.se_raw) if mo.se_raw is not None else None,
         scale=mo.scale,
     )
+
+
+def floor_bootstrap_interval(
+    deltas: FloatArray, delta: float, lo: float, hi: float, n_units: int, alpha: float, scale: float = 1.0
+) -> tuple[float, float, float, float]:
+    """``(se, se_raw, lo, hi)`` of a bootstrap of ``delta``: the SE is the resampled deltas' SD, floored
+    at the paired mean's rule-of-three bound ``scale * sqrt(3) / n_units`` (``stats._moments``), and the
+    interval is widened to ``delta +/- z * se`` when the floor binds, so identical answers on a handful of
+    units never give a collapsed, confident interval."""
+    se_raw = float(np.std(deltas, ddof=1))
+    se = max(se_raw, scale * float(np.sqrt(3.0)) / n_units)
+    if se > se_raw:
+        half = float(ndtri(1 - alpha / 2)) * se
+        lo, hi = min(lo, delta - half), max(hi, delta + half)
+    return se, se_raw, lo, hi

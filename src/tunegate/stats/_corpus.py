@@ -11,10 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtri
 
 from tunegate.stats._arrays import FloatArray
-from tunegate.stats._bootstrap import PairedEstimate
+from tunegate.stats._bootstrap import PairedEstimate, floor_bootstrap_interval
 from tunegate.stats._moments import cluster_codes
 
 __all__ = [
@@ -129,13 +128,7 @@ def paired_corpus_bootstrap(
     q = [alpha / 2, 1 - alpha / 2]
     lo, hi = (float(x) for x in np.quantile(deltas, q))
     tail = min(float(np.mean(deltas <= 0)), float(np.mean(deltas >= 0)))
-    se_raw = float(np.std(deltas, ddof=1))
-    # the rule-of-three floor of the paired mean (stats._moments): identical answers on a handful of
-    # items never give a collapsed, confident interval; the statistic's range is taken as 1
-    se = max(se_raw, float(np.sqrt(3.0)) / g)
-    if se > se_raw:
-        half = float(ndtri(1 - alpha / 2)) * se
-        lo, hi = min(lo, t0 - b0 - half), max(hi, t0 - b0 + half)
+    se, se_raw, lo, hi = floor_bootstrap_interval(deltas, t0 - b0, lo, hi, g, alpha)  # range taken as 1
     return PairedEstimate(
         base=b0,
         tuned=t0,

@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import ndtri
 
 from tunegate.stats._arrays import FloatArray
-from tunegate.stats._bootstrap import PairedEstimate
+from tunegate.stats._bootstrap import PairedEstimate, floor_bootstrap_interval
 from tunegate.stats._estimators import _REGISTRY, register_estimator
 from tunegate.stats._moments import cluster_codes
 from tunegate.stats._rogan_gladen import correctable, resample_se_sp, rogan_gladen
@@ -67,13 +66,8 @@ def rogan_gladen_estimator(tp: int, fn: int, tn: int, fp: int) -> str:
         b = float(rogan_gladen(base.mean(), se, sp))
         t = float(rogan_gladen(tuned.mean(), se, sp))
         lo, hi = _interval(deltas, alpha)
-        # the paired mean's rule-of-three floor (stats._moments), on the corrected scale: identical
-        # answers on a handful of behaviours never give a collapsed, confident interval
-        se_raw = float(deltas.std(ddof=1))
-        se_est = max(se_raw, float(np.sqrt(3.0)) / g / (se + sp - 1.0))
-        if se_est > se_raw:
-            half = float(ndtri(1 - alpha / 2)) * se_est
-            lo, hi = min(lo, t - b - half), max(hi, t - b + half)
+        # the rule-of-three floor on the corrected scale (a rate difference divided by Se + Sp - 1)
+        se_est, se_raw, lo, hi = floor_bootstrap_interval(deltas, t - b, lo, hi, g, alpha, 1 / (se + sp - 1))
         p = float(min(1.0, 2 * min((deltas <= 0).mean(), (deltas >= 0).mean())))
         return PairedEstimate(
             base=b,
