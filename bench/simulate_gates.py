@@ -18,8 +18,9 @@ import argparse
 import time
 
 import numpy as np
+from scipy.special import stdtrit
 
-from tunegate.stats import FAIL, PASS, GateRule, decide_family, mean_se
+from tunegate.stats import FAIL, PASS, GateRule, decide_family, floor_scale, mean_se, metric_range
 
 NS = (30, 100, 200, 400, 1000, 2000)
 TOLERANCES = (0.0, 0.02, 0.05)
@@ -155,18 +156,68 @@ def continuous_table(rng: np.random.Generator, replays: int) -> list[str]:
     return rows
 
 
+def _changes(rng: np.random.Generator, kind: str, n: int) -> tuple[np.ndarray, float]:
+    """Per-item changes of an unbounded metric (a gold answer's log-likelihood) and their true mean."""
+    if kind == "dense":  # every item moves a little
+        return rng.normal(0.3, 1.0, n), 0.3
+    if kind == "heavy":  # a few items move a lot
+        return rng.standard_t(3, n) * 2.0 + 0.5, 0.5
+    # sparse: 5% of the items change, by N(-2, 3); the rest are identical
+    return np.where(rng.random(n) < 0.05, rng.normal(-2.0, 3.0, n), 0.0), -0.1
+
+
+def floor_table(rng: np.random.Generator, replays: int) -> list[str]:
+    """Coverage and width of the paired t interval on log-likelihood changes, for two floor scales."""
+    rows = [
+        "An unbounded metric (gold log-likelihood, scores in [-150, -20] nats): coverage of the true mean "
+        f"change by the 95% t interval on the floored SE, {replays} replays; floor scale = the scores' "
+        "range (before) or the largest per-item change (`floor_scale`, now).",
+        "",
+        "| changes | n | coverage (range) | width (range) | coverage (now) | width (now) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for kind in ("dense", "heavy", "sparse"):
+        for n in (10, 30, 100, 300):
+            stats: dict[str, list[float]] = {"range": [0.0, 0.0], "now": [0.0, 0.0]}
+            t_q = float(stdtrit(n - 1, 0.975))
+            for _ in range(replays):
+                base = -rng.uniform(20.0, 150.0, n)
+                d, mu = _changes(rng, kind, n)
+                for name, scale in (
+                    ("range", metric_range(base, base + d)),
+                    ("now", floor_scale(base, base + d)),
+                ):
+                    mo = mean_se(d, scale=scale)
+                    half = t_q * float(mo.se)
+                    stats[name][0] += float(abs(float(mo.delta) - mu) <= half)
+                    stats[name][1] += 2 * half
+            r, w = stats["range"], stats["now"]
+            rows.append(
+                f"| {kind} | {n} | {r[0] / replays:.3f} | {r[1] / replays:.2f} | {w[0] / replays:.3f} "
+                f"| {w[1] / replays:.2f} |"
+            )
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--replays", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--floor", action="store_true", help="only the floor-scale table (unbounded metrics)")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
+    if args.floor:
+        print("### The rule-of-three floor on an unbounded metric\n")
+        print("\n".join(floor_table(rng, args.replays)) + "\n")
+        print(f"(seed {args.seed}, {time.perf_counter() - t0:.0f} s)")
+        return
     for title, rows in (
         ("One gated task (0/1 metric)", single_task_table(rng, args.replays, DISCORDANCE)),
         ("A 57-task family", family_table(rng, max(200, args.replays // 4), DISCORDANCE)),
         ("Clusters", cluster_table(rng, max(200, args.replays // 2), DISCORDANCE)),
         ("A continuous metric", continuous_table(rng, args.replays)),
+        ("The rule-of-three floor on an unbounded metric", floor_table(rng, max(500, args.replays // 2))),
     ):
         print(f"### {title}\n")
         print("\n".join(rows) + "\n")

@@ -363,3 +363,24 @@ def test_gate_decision_record_and_direction() -> None:
 def test_gate_rule_rejects_bad_arguments(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         GateRule(**kwargs)  # type: ignore[arg-type]
+
+
+def test_unbounded_metric_floor_uses_the_largest_change_not_the_score_range() -> None:
+    """A gold log-likelihood (scores in tens of nats) that drops by 0.5 nats on every item, +/- 0.1:
+    the interval must be about the changes' size (and agree with the p-value), not the scores' range."""
+    from tunegate.stats import estimate, floor_scale
+
+    rng = np.random.default_rng(3)
+    base = -rng.uniform(20.0, 150.0, 100)
+    tuned = base - 0.5 + rng.normal(0.0, 0.1, 100)
+    est = estimate(base, tuned)
+    assert est.ci_high < 0.0 and est.p_value is not None and est.p_value < 0.001
+    assert est.ci_high - est.ci_low < 0.2  # the old range-based floor gave ~ +/- 2.6 nats here
+    assert floor_scale(base, tuned) == pytest.approx(float(np.max(np.abs(tuned - base))))
+    # nothing changed: the floor falls back to the scores' range, so the interval does not collapse
+    same = estimate(base, base.copy())
+    assert same.ci_high - same.ci_low > 2.0
+    # 0/1 scores: one disagreement or many, the floor's scale is 1, as before
+    b01 = np.array([1.0, 0.0, 1.0, 1.0])
+    assert floor_scale(b01, np.array([1.0, 0.0, 0.0, 1.0])) == 1.0
+    assert floor_scale(b01, b01.copy()) == 1.0

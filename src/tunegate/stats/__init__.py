@@ -47,7 +47,7 @@ from tunegate.stats._gate import (
 from tunegate.stats._holm import holm
 from tunegate.stats._looks import alpha_per_look, best_look
 from tunegate.stats._mcnemar import McNemarResult, mcnemar_exact
-from tunegate.stats._moments import Moments, cluster_codes, mean_se, metric_range
+from tunegate.stats._moments import Moments, cluster_codes, floor_scale, mean_se, metric_range
 from tunegate.stats._power import binary_sd, detection_power, items_needed, minimum_detectable_effect
 from tunegate.stats._signflip import paired_p_value, sign_flip_p_value
 
@@ -82,6 +82,7 @@ __all__ = [
     "estimator_names",
     "expected_calibration_error",
     "fail_p_values",
+    "floor_scale",
     "gate_decision",
     "holm",
     "holm_adjust",

@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike
 from scipy.special import ndtri
 
 from tunegate.stats._arrays import FloatArray, as_pair, is_binary
-from tunegate.stats._moments import IntArray, cluster_codes, mean_se, metric_range
+from tunegate.stats._moments import IntArray, cluster_codes, floor_scale, mean_se
 from tunegate.stats._signflip import EXACT_MAX_NONZERO, paired_p_value
 
 __all__ = ["PairedEstimate", "paired_bootstrap"]
@@ -161,7 +161,7 @@ def paired_bootstrap(
     else:
         method += "; p: not computed (statistic is not the mean)"
     sd = float(np.std(d, ddof=1)) if n >= 2 else None
-    mo = mean_se(d, clusters=codes, scale=metric_range(b, t))
+    mo = mean_se(d, clusters=codes, scale=floor_scale(b, t))
     return PairedEstimate(
         base=base_stat,
         tuned=tuned_stat,

@@ -19,7 +19,7 @@ from scipy.special import ndtri, stdtrit
 
 from tunegate.stats._arrays import FloatArray, as_pair, is_binary
 from tunegate.stats._bootstrap import PairedEstimate, paired_bootstrap
-from tunegate.stats._moments import IntArray, cluster_codes, mean_se, metric_range
+from tunegate.stats._moments import IntArray, cluster_codes, floor_scale, mean_se
 
 __all__ = [
     "DEFAULT_ESTIMATOR",
@@ -130,7 +130,7 @@ def paired_mean(
         base, tuned, n_boot=n_boot, alpha=alpha, seed=seed, binary=binary, clusters=clusters
     )
     codes = cluster_codes(list(clusters), base.size) if clusters is not None else None
-    mo = mean_se(tuned - base, clusters=codes, scale=metric_range(base, tuned))
+    mo = mean_se(tuned - base, clusters=codes, scale=floor_scale(base, tuned))
     half = float(stdtrit(mo.df, 1.0 - alpha / 2.0)) * float(mo.se)
     unit = f"{mo.n_clusters} clusters" if codes is not None else f"{mo.n} items"
     method = (

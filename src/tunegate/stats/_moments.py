@@ -9,8 +9,10 @@ One function, :func:`mean_se`, is what every gate decision stands on; it accepts
   "Adding Error Bars to Evals", eq. 4), and the degrees of freedom are ``G - 1``; else ``n - 1``.
 * The rule-of-three floor: observing no (or very few) disagreements on ``n`` items is still consistent
   with disagreeing on ``3 / n`` of them, so the variance of a difference is floored at
-  ``range^2 * 3 / n`` (``range`` = 1 for scores in [0, 1]). Identical outputs on a handful of items
-  therefore never give a collapsed, confident interval.
+  ``scale^2 * 3 / n``, ``scale`` being the size of one disagreement (:func:`floor_scale`: the largest
+  observed per-item change, 1 for 0/1 scores; the scores' range when no item changed). Identical
+  outputs on a handful of items therefore never give a collapsed, confident interval, and an
+  unbounded metric (a log-likelihood in nats) is not floored by the spread of its raw values.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Moments", "cluster_codes", "mean_se", "metric_range"]
+__all__ = ["Moments", "cluster_codes", "floor_scale", "mean_se", "metric_range"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -60,6 +62,20 @@ def metric_range(*arrays: FloatArray) -> float:
     if lo >= 0.0 and hi <= 1.0:
         return 1.0
     return max(hi - lo, 0.0)
+
+
+def floor_scale(base: FloatArray, tuned: FloatArray) -> float:
+    """The size of one disagreement, for the rule-of-three floor: the largest per-item ``|tuned - base|``
+    (1 for 0/1 scores whenever any item changed), or :func:`metric_range` when no item changed.
+
+    Checked by simulation (``bench/simulate_gates.py --floor``, n = 10-300): with the scores' range
+    instead, a log-likelihood's interval was 13-50x wider than needed (coverage 1.000); with this one
+    the 95% t interval covers 0.94-0.98 of dense, 0.95-0.99 of heavy-tailed and 0.91-0.98 of sparse
+    changes (5% of items moving; a t interval on so few moving items runs a little short).
+    """
+    d = np.abs(np.asarray(tuned, dtype=np.float64) - np.asarray(base, dtype=np.float64))
+    largest = float(np.max(d)) if d.size else 0.0
+    return largest if largest > 0.0 else metric_range(base, tuned)
 
 
 def cluster_codes(clusters: list[str | None] | None, n: int) -> IntArray | None:
