@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -26,7 +27,13 @@ RayAddress = Annotated[
 @guarded
 def compare(
     base: Annotated[str, typer.Option(help="base model spec, e.g. builtin:gemma-3-270m")],
-    tuned: Annotated[str, typer.Option(help="fine-tuned model spec, e.g. builtin:gemma-3-270m?adapter=DIR")],
+    tuned: Annotated[
+        list[str],
+        typer.Option(
+            help="fine-tuned model spec, e.g. builtin:gemma-3-270m?adapter=DIR; repeat as LABEL=SPEC to "
+            "compare several fine-tunes with the same base, side by side (base answers computed once)"
+        ),
+    ],
     suite: Annotated[str, typer.Option(help="suite YAML file or built-in suite name")] = DEFAULT_SUITE,
     limit: Annotated[
         int | None, typer.Option(help="evaluate only the first N items of each task", min=1)
@@ -65,33 +72,90 @@ def compare(
     Exit codes: 0 every gate passed, 1 a gate failed, 2 usage/config error, 3 inconclusive (too few
     items for the power the gates demand, or a vacuous run without --allow-vacuous), 130 interrupted.
 
+    Several fine-tunes: repeat --tuned LABEL=SPEC; each gets its own comparison (and reports named
+    FILE-LABEL.ext) and FILE.ext is the side-by-side index; the exit code is the worst verdict's.
+
     Example: tunegate compare --base builtin:gemma-3-270m
     --tuned 'builtin:gemma-3-270m?adapter=DIR' --suite demo --html report.html
     """
     from tunegate.report import print_comparison, write_reports
+    from tunegate.report._side_by_side import Candidate, worst_exit_code, write_side_by_side
     from tunegate.runner import CompareConfig, compare_models
     from tunegate.store import open_store
     from tunegate.suite import load_suite
 
-    base, tuned = _on_ray(base, ray_workers, ray_address), _on_ray(tuned, ray_workers, ray_address)
+    candidates = labelled_specs(tuned)
+    base = _on_ray(base, ray_workers, ray_address)
     spec = load_suite(suite)
-    config = CompareConfig(
-        suite=spec,
-        base=base,
-        tuned=tuned,
-        limit=limit,
-        batch_size=batch_size,
-        n_boot=n_boot,
-        seed=seed,
-        alpha=alpha,
-        allow_vacuous=allow_vacuous,
-    )
     store = open_store(db)
-    # the --limit warning is part of the result (printed once, with the report, and kept in every file)
-    result = compare_models(config, store, progress=progress_for(quiet))
-    print_comparison(result, console)
-    write_reports(result, store, json_out=json_out, html=html, markdown=markdown, junit=junit)
-    raise typer.Exit(result.exit_code)
+    done: list[Candidate] = []
+    for label, tuned_spec in candidates:
+        config = CompareConfig(
+            suite=spec,
+            base=base,
+            tuned=_on_ray(tuned_spec, ray_workers, ray_address),
+            limit=limit,
+            batch_size=batch_size,
+            n_boot=n_boot,
+            seed=seed,
+            alpha=alpha,
+            allow_vacuous=allow_vacuous,
+        )
+        if len(candidates) > 1:
+            console.rule(user_text(f"{label}: {tuned_spec}"))
+        # the --limit warning is part of the result (printed once, with the report, and kept in every file)
+        result = compare_models(config, store, progress=progress_for(quiet))
+        if spec.preference is not None:
+            result = _judge_preference(store, result, spec.preference, quiet)
+        print_comparison(result, console)
+        done.append(Candidate(label, result))
+    if len(done) == 1:
+        write_reports(done[0].result, store, json_out=json_out, html=html, markdown=markdown, junit=junit)
+        raise typer.Exit(done[0].result.exit_code)
+    write_side_by_side(done, store, json_out=json_out, html=html, markdown=markdown, junit=junit)
+    for c in done:
+        console.print(user_text(f"{c.label}: {c.result.verdict} (run {c.result.run_id})"), highlight=False)
+    raise typer.Exit(worst_exit_code([c.result for c in done]))
+
+
+def _judge_preference(store: Any, result: Any, pref: Any, quiet: bool) -> Any:
+    """The suite's automatic preference estimate on this run (a study, judged; the row filled)."""
+    from tunegate.preference._auto import judge_run
+
+    auto = judge_run(
+        store, result, judge=pref.judge, tasks=pref.tasks, limit=pref.limit, progress=progress_for(quiet)
+    )
+    err_console.print(
+        user_text(
+            f"preference: {auto.n_items} answer pairs judged automatically by {pref.judge} (study "
+            f"{auto.study_id}; not gated). Ask humans: tunegate ab invite {auto.study_id} --rater NAME, "
+            f"then tunegate ab serve; tunegate report {result.run_id} shows their votes."
+        ),
+        soft_wrap=True,
+    )
+    return auto.result
+
+
+_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,39}$")
+
+
+def labelled_specs(values: list[str]) -> list[tuple[str, str]]:
+    """``[(label, spec)]`` of the --tuned values: ``LABEL=SPEC``, or a bare spec (label ``tuned``, or
+    ``tuned1``, ``tuned2``... when there are several). Labels must be unique."""
+    from tunegate.errors import ConfigError
+
+    out: list[tuple[str, str]] = []
+    for i, value in enumerate(values, start=1):
+        head, sep, rest = value.partition("=")
+        if sep and _LABEL.match(head) and rest:
+            out.append((head, rest))
+        else:
+            out.append(("tuned" if len(values) == 1 else f"tuned{i}", value))
+    labels = [label for label, _ in out]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise ConfigError(f"--tuned labels must be unique: {', '.join(dup)} appears more than once")
+    return out
 
 
 @app.command()

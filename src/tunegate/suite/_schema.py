@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["GateSpec", "SuiteSpec", "TaskEntry"]
+__all__ = ["GateSpec", "PreferenceEntry", "SuiteSpec", "TaskEntry"]
 
 
 class _Strict(BaseModel):
@@ -100,6 +100,18 @@ class TaskEntry(_Strict):
         return self.name or (self.task if not self.shots else f"{self.task}_{self.shots}shot")
 
 
+class PreferenceEntry(_Strict):
+    """The automatic preference estimate: an LLM judge compares base and tuned answers pairwise (both
+    orders) on the first ``limit`` items of ``tasks``; shown as the judge's win rate, never gated, until
+    human raters vote in the same study (``tunegate ab``)."""
+
+    judge: str = Field(min_length=1, description="model spec of the pairwise judge")
+    tasks: tuple[str, ...] = Field(
+        default=(), description="task labels to judge (default: every generation task)"
+    )
+    limit: int = Field(default=20, gt=0, le=1000, description="items judged (each in both orders)")
+
+
 class SuiteSpec(_Strict):
     """A whole suite."""
 
@@ -115,6 +127,9 @@ class SuiteSpec(_Strict):
         "or 0.05 when the tolerance is 0)",
     )
     min_n: int = Field(default=30, ge=2, description="paired items below which every gate is inconclusive")
+    preference: PreferenceEntry | None = Field(
+        default=None, description="an automatic pairwise-judge estimate for the preference row"
+    )
 
     @model_validator(mode="after")
     def _unique_labels(self) -> SuiteSpec:
@@ -122,4 +137,11 @@ class SuiteSpec(_Strict):
         dupes = sorted({x for x in labels if labels.count(x) > 1})
         if dupes:
             raise ValueError(f"task label(s) {', '.join(dupes)} appear twice; give each a distinct `name:`")
+        if self.preference is not None:
+            unknown = [t for t in self.preference.tasks if t not in labels]
+            if unknown:
+                known = ", ".join(labels)
+                raise ValueError(
+                    f"preference.tasks: {', '.join(unknown)} is not a task of this suite ({known})"
+                )
         return self
