@@ -79,3 +79,14 @@ def test_tiny_model_end_to_end(run_tiny) -> None:  # type: ignore[no-untyped-def
     out = run_tiny(task, 2)
     assert list(out.items) == [d.id for d in task.docs()[:2]]
     assert all(v.values["acc"] in (0.0, 1.0) for v in out.items.values())
+
+
+def test_per_subject_takes_the_first_rows_of_every_subject() -> None:
+    task = MMLU(TaskOptions(extra={"per_subject": 2}))
+    docs = task.docs()
+    subjects = [d.id.split("/")[0] for d in docs]
+    assert len(docs) == 2 * len(set(subjects)) == 2 * 57
+    full = MMLU(TaskOptions(extra={"subjects": ["anatomy"]})).docs()
+    assert [d.id for d in docs if d.id.startswith("anatomy/")] == [d.id for d in full[:2]]
+    bad = MMLU(TaskOptions(extra={"per_subject": 0}))
+    assert any("per_subject" in p for p in bad.check_options())

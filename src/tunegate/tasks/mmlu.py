@@ -162,7 +162,7 @@ class MMLU(Task):
     dimension = "retention"
     metrics = (MetricInfo("acc", binary=True), *CHOICE_SIGNALS)
     primary = "acc"
-    extra_options = ("subjects",)
+    extra_options = ("subjects", "per_subject")
     allowed_shots = (0, 5)  # the dev split has 5 rows per subject
 
     def check_options(self) -> list[str]:
@@ -177,6 +177,9 @@ class MMLU(Task):
             ]
         elif chosen is not None:
             self._subjects()  # raises the ConfigError that says what the option must be
+        per = self.options.extra.get("per_subject")
+        if per is not None and (isinstance(per, bool) or not isinstance(per, int) or per < 1):
+            problems.append(f"mmlu: option 'per_subject' must be a positive integer, got {per!r}")
         return problems
 
     def _subjects(self) -> list[str]:
@@ -204,8 +207,11 @@ class MMLU(Task):
         for r in _load(path):
             by_subject[str(r["subject"])].append(r)
         docs = []
+        # per_subject: the first N test rows of every subject (a stratified sample: 57 clusters, not 2)
+        per = self.options.extra.get("per_subject")
         for subject in self._subjects():
-            for i, r in enumerate(by_subject.get(subject, [])):
+            rows = by_subject.get(subject, [])
+            for i, r in enumerate(rows[:per] if isinstance(per, int) else rows):
                 row_id = str(r.get("id", "")).rsplit("/", 1)[-1] or str(i)
                 docs.append(Doc(id=f"{subject}/{row_id}", data=r))
         return docs
