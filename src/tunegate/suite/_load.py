@@ -102,8 +102,27 @@ def load_suite(path_or_name: str | Path) -> SuiteSpec:
         suite = SuiteSpec.model_validate(raw)
     except ValidationError as e:
         raise _explain(e, source) from None
+    if source.startswith("builtin suite"):
+        suite = _packaged_paths(suite, path.parent)
     validate_suite(suite, source)
     return suite
+
+
+def _packaged_paths(suite: SuiteSpec, folder: Path) -> SuiteSpec:
+    """A built-in suite's relative ``data:`` and ``options.suite`` files live beside it in the package."""
+
+    def fix(value: Any) -> Any:
+        return str(folder / value) if isinstance(value, str) and not Path(value).is_absolute() else value
+
+    tasks = []
+    for t in suite.tasks:
+        update: dict[str, Any] = {}
+        if t.data:
+            update["data"] = fix(t.data)
+        if "suite" in t.options:
+            update["options"] = {**t.options, "suite": fix(t.options["suite"])}
+        tasks.append(t.model_copy(update=update) if update else t)
+    return suite.model_copy(update={"tasks": tuple(tasks)})
 
 
 def build_task(entry: TaskEntry) -> Task:
