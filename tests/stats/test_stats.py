@@ -384,3 +384,17 @@ def test_unbounded_metric_floor_uses_the_largest_change_not_the_score_range() ->
     b01 = np.array([1.0, 0.0, 1.0, 1.0])
     assert floor_scale(b01, np.array([1.0, 0.0, 0.0, 1.0])) == 1.0
     assert floor_scale(b01, b01.copy()) == 1.0
+
+
+def test_gate_reason_in_native_units() -> None:
+    """A log-likelihood gate speaks nats (x1), never points (x100)."""
+    from tunegate.stats import GateRule, estimate, gate_decision
+
+    rng = np.random.default_rng(5)
+    base = -rng.uniform(20.0, 150.0, 200)
+    est = estimate(base, base - 3.6 + rng.normal(0.0, 0.3, 200))
+    d = gate_decision(GateRule("max_drop", 1.0, unit="nats"), est)
+    assert d.outcome == "fail"
+    assert "beyond the allowed 1.00 nats" in d.reason and "delta -3.6" in d.reason and "pts" not in d.reason
+    rate = gate_decision(GateRule("max_drop", 0.02), estimate([1.0, 0.0] * 50, [1.0, 0.0] * 50))
+    assert "pts" in rate.reason

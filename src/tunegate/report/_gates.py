@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tunegate._units import NATIVE_UNITS
 from tunegate.report._format import fmt_ci, fmt_delta, fmt_points, fmt_score
 from tunegate.runner import ComparisonResult, GateResult, MetricComparison
 
@@ -57,18 +58,19 @@ def _estimate(g: GateResult, m: MetricComparison | None) -> str:
 def _outcome(g: GateResult) -> str:
     t = fmt_points(g.threshold, g.metric)
     word = "rise" if g.kind == "max_rise" else "drop"
+    unit = "nats" if g.metric in NATIVE_UNITS else "points"
     if g.kind in ("max_drop", "max_rise"):
         return {
-            "pass": f"no {word} beyond the allowed {t} points",
-            "fail": f"a {word} beyond the allowed {t} points",
-            "inconclusive": f"too few items to tell whether it {word}s by more than {t} points",
+            "pass": f"no {word} beyond the allowed {t} {unit}",
+            "fail": f"a {word} beyond the allowed {t} {unit}",
+            "inconclusive": f"too few items to tell whether it {word}s by more than {t} {unit}",
         }[g.outcome]
     if g.kind == "min_gain":
         gain = fmt_delta(g.threshold, g.metric)
         return {
-            "pass": f"a gain above the required {gain} points",
-            "fail": f"no gain above the required {gain} points shown",
-            "inconclusive": f"too few items to tell whether it gains more than {gain} points",
+            "pass": f"a gain above the required {gain} {unit}",
+            "fail": f"no gain above the required {gain} {unit} shown",
+            "inconclusive": f"too few items to tell whether it gains more than {gain} {unit}",
         }[g.outcome]
     need = fmt_score(g.threshold, g.metric)
     return {

@@ -14,6 +14,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tunegate._units import NATIVE_UNITS
 from tunegate.engine import Engine, NullProgress, Progress, Roles
 from tunegate.engine._loop import run_sync
 from tunegate.models import Model
@@ -341,6 +342,7 @@ def _rule(suite: SuiteSpec, gate: GateSpec, mc: MetricComparison, alpha: float) 
         power=suite.power,
         min_detectable=gate.min_detectable if gate.min_detectable is not None else suite.min_detectable,
         min_n=gate.min_n if gate.min_n is not None else suite.min_n,
+        unit="nats" if mc.metric in NATIVE_UNITS else "pts",
     )
 
 

@@ -66,12 +66,20 @@ def moments_of(est: PairedEstimate) -> Moments:
     )
 
 
-def _pts(x: float) -> str:
-    return f"{100 * x:+.1f}"
+def _factor(rule: GateRule) -> float:
+    return 100.0 if rule.unit == "pts" else 1.0
 
 
-def _abs(x: float) -> str:
-    return f"{100 * x:.1f}"
+def _num(x: float, rule: GateRule) -> str:
+    return f"{_factor(rule) * x:+.{1 if rule.unit == 'pts' else 2}f}"
+
+
+def _pts(x: float, rule: GateRule) -> str:
+    return f"{_num(x, rule)} {rule.unit}"
+
+
+def _abs(x: float, rule: GateRule) -> str:
+    return f"{_factor(rule) * x:.{1 if rule.unit == 'pts' else 2}f} {rule.unit}"
 
 
 def _ci(rule: GateRule, est: PairedEstimate) -> tuple[float, float]:
@@ -84,44 +92,46 @@ def _ci(rule: GateRule, est: PairedEstimate) -> tuple[float, float]:
 def _reason(rule: GateRule, est: PairedEstimate, a: GateArrays, outcome: Outcome, k: int) -> str:
     lvl = f"{100 * (1 - rule.alpha):g}%"
     lo, hi = _ci(rule, est)
-    s = f"delta {_pts(est.delta)} pts, {lvl} CI [{_pts(lo)}, {_pts(hi)}], n={est.n}"
+    s = f"delta {_pts(est.delta, rule)}, {lvl} CI [{_num(lo, rule)}, {_num(hi, rule)}], n={est.n}"
     s += f", FAIL-test p={float(a.p_fail):.3g}" + (f" (Holm over {k} gates)" if k > 1 else "")
     mat, det = rule.material, float(a.detectable)
     need = int(a.items_needed)
     if rule.kind == "min_gain":
         g0 = rule.threshold
-        target = f"a gain above {_pts(g0)} pts"
+        target = f"a gain above {_pts(g0, rule)}"
         if est.n < rule.min_n:
             return f"only {est.n} paired items (< min_n {rule.min_n}); run {need} items ({s})"
         if outcome == "pass":
             return f"shows {target} ({s})"
         if outcome == "fail":
-            return f"could have shown a gain of {_pts(g0 + mat)} pts and shows it is below that ({s})"
+            return f"could have shown a gain of {_pts(g0 + mat, rule)} and shows it is below that ({s})"
         if not bool(a.powered):
             return (
-                f"cannot tell: a true gain of {_pts(g0 + mat)} pts would pass only with power below "
-                f"{rule.power:.0%} at this n (detectable {_abs(det)} pts beyond the bound); "
+                f"cannot tell: a true gain of {_pts(g0 + mat, rule)} would pass only with power below "
+                f"{rule.power:.0%} at this n (detectable {_abs(det, rule)} beyond the bound); "
                 f"run {need} items ({s})"
             )
-        return f"cannot tell whether the gain exceeds {_pts(g0)} pts; run {need} items ({s})"
+        return f"cannot tell whether the gain exceeds {_pts(g0, rule)}; run {need} items ({s})"
     d = rule.threshold
     word = "rise" if rule.sign < 0 else "drop"
     if est.n < rule.min_n:
         return f"only {est.n} paired items (< min_n {rule.min_n}); run {need} items ({s})"
     if outcome == "fail":
-        return f"{word} beyond the allowed {_abs(d)} pts ({s})"
+        return f"{word} beyond the allowed {_abs(d, rule)} ({s})"
     if outcome == "pass":
         return (
-            f"a {word} of {_abs(d + mat)} pts would have failed with >= {rule.power:.0%} power, and the "
+            f"a {word} of {_abs(d + mat, rule)} would have failed with >= {rule.power:.0%} power, and "
+            f"the "
             f"data rule it out ({s})"
         )
     if not bool(a.powered):
         return (
-            f"under-powered: this n catches a {word} of {_abs(d + det)} pts with {rule.power:.0%} power, "
-            f"not {_abs(d + mat)}; run {need} items ({s})"
+            f"under-powered: this n catches a {word} of {_abs(d + det, rule)} with {rule.power:.0%} power, "
+            f"not {_abs(d + mat, rule)}; run {need} items ({s})"
         )
     more = f"; run {need} items" if need else ""
-    return f"cannot rule out a {word} of {_abs(d + mat)} pts nor show one beyond {_abs(d)}{more} ({s})"
+    beyond = _abs(d, rule)
+    return f"cannot rule out a {word} of {_abs(d + mat, rule)} nor show one beyond {beyond}{more} ({s})"
 
 
 def _record(rule: GateRule, est: PairedEstimate, a: GateArrays, k: int) -> GateDecision:

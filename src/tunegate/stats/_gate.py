@@ -67,6 +67,8 @@ class GateRule:
     power: float = DEFAULT_POWER
     min_detectable: float | None = None
     min_n: int = DEFAULT_MIN_N
+    #: how reasons print numbers: "pts" (x100, a rate in points) or a native unit such as "nats" (x1)
+    unit: str = "pts"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
