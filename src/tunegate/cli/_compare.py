@@ -20,6 +20,23 @@ RayWorkers = Annotated[
 RayAddress = Annotated[
     str | None, typer.Option(help="join this Ray cluster (ray://head:10001 or auto); default workers: 2")
 ]
+MlflowUri = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow",
+        metavar="URI",
+        help="also log the result to MLflow at URI (file:./mlruns, sqlite:///mlflow.db, http://...); "
+        "'default': $MLFLOW_TRACKING_URI, else MLflow's own default (sqlite:///mlflow.db in this folder)",
+    ),
+]
+WandbProject = Annotated[
+    str | None,
+    typer.Option(
+        "--wandb",
+        metavar="PROJECT",
+        help="also log the result to this W&B project (offline unless WANDB_MODE)",
+    ),
+]
 
 
 @app.command()
@@ -59,6 +76,8 @@ def compare(
             "its gates pass; without it such a run is INCONCLUSIVE, exit 3"
         ),
     ] = False,
+    mlflow: MlflowUri = None,
+    wandb: WandbProject = None,
 ) -> None:
     """Compare a fine-tuned model with its base, item by item, and gate on the result.
 
@@ -68,11 +87,13 @@ def compare(
     Example: tunegate compare --base builtin:gemma-3-270m
     --tuned 'builtin:gemma-3-270m?adapter=DIR' --suite demo --html report.html
     """
+    from tunegate.integrations._tracking import trackers
     from tunegate.report import print_comparison, write_reports
     from tunegate.runner import CompareConfig, compare_models
     from tunegate.store import open_store
     from tunegate.suite import load_suite
 
+    track = trackers(mlflow=mlflow, wandb=wandb)  # a missing mlflow/wandb fails here, before any model runs
     base, tuned = _on_ray(base, ray_workers, ray_address), _on_ray(tuned, ray_workers, ray_address)
     spec = load_suite(suite)
     config = CompareConfig(
@@ -91,6 +112,8 @@ def compare(
     result = compare_models(config, store, progress=progress_for(quiet))
     print_comparison(result, console)
     write_reports(result, store, json_out=json_out, html=html, markdown=markdown, junit=junit)
+    for line in track(result, store, html):
+        err_console.print(user_text(f"logged to {line}"), highlight=False, soft_wrap=True)
     raise typer.Exit(result.exit_code)
 
 
