@@ -131,3 +131,50 @@ def test_missing_package_names_the_extra(mock_pair: MockPair, tmp_path: Path) ->
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "pip install 'tunegate[mlflow]'" in proc.stderr and "Traceback" not in proc.stderr
     assert "FAIL" not in proc.stdout  # it stopped before comparing
+
+
+def test_cli_regress_logs_its_cases(
+    mock_pair: MockPair, tmp_path: Path, mlflow_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = tmp_path / "reg.yaml"
+    suite.write_text(
+        "name: reg\ndefaults: {max_new_tokens: 4}\ncases:\n"
+        "  - {id: short, prompt: hi, assert: [{type: max-length, value: 1000}]}\n"
+        "  - {id: magic, prompt: hi, assert: [{type: contains, value: ZZZQQQ}]}\n",
+        encoding="utf-8",
+    )
+    uri = f"file:{tmp_path / 'reg-runs'}"
+    args = ["regress", str(suite), "--model", mock_pair.base, "--db", mock_pair.db, "-q", "--mlflow", uri]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 1, res.output  # "magic" fails
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    client, run = _only_run(uri)
+    m = run.data.metrics
+    assert (m["tunegate/pass_rate"], m["tunegate/failed"], m["tunegate/exit_code"]) == (0.5, 1.0, 1.0)
+    assert (m["tunegate/case/short/pass_fraction"], m["tunegate/case/magic/pass_fraction"]) == (1.0, 0.0)
+    assert run.data.tags["tunegate.verdict"] == "FAIL" and run.data.params["tunegate.model"] == mock_pair.base
+    assert [a.path for a in client.list_artifacts(run.info.run_id, "tunegate")] == ["tunegate/result.json"]
+
+
+def test_mlflow_run_id_logs_into_that_run_and_leaves_it_open(
+    comparison: ComparisonResult,
+    store: Store,
+    tmp_path: Path,
+    mlflow_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A CI job that already has an MLflow run sets MLFLOW_RUN_ID: the result joins it."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"file:{tmp_path / 'shared'}"
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    client = MlflowClient(uri)
+    exp_id = client.create_experiment("ci")
+    job = client.create_run(exp_id, run_name="the CI job").info.run_id
+    monkeypatch.setenv("MLFLOW_RUN_ID", job)
+    (line,) = trackers(mlflow=uri)(comparison, store)
+    assert job in line
+    run = client.get_run(job)
+    assert run.info.status == "RUNNING" and run.data.tags["tunegate.verdict"] == "FAIL"
+    assert run.data.metrics["tunegate/kept/exact_match/delta"] == comparison.tasks[1].metrics[0].delta
+    assert client.get_experiment_by_name("tunegate") is None  # no second run, no new experiment

@@ -12,12 +12,12 @@ means the same number everywhere. Names (``prefix`` is ``tunegate/``)::
 ``ci_low``/``ci_high`` are the interval at the result's level (``alpha``, a param); ``p_value`` is left
 out where the result has none. A regression suite run (the Trainer callback, ``tunegate regress``)::
 
-    tunegate/{pass_rate,passed,flaky,failed,cases}
-    tunegate/reference/pass_rate, tunegate/pass_rate/delta        with a reference (base) model
+    tunegate/{pass_rate,passed,flaky,failed,cases,exit_code}
+    tunegate/reference_pass_rate, tunegate/pass_rate_delta        with a reference (base) model
     tunegate/case/<id>/pass_fraction                              every case
 
 Names are made safe for MLflow (letters, digits, ``_ - . space :`` and ``/`` between parts; anything
-else becomes ``_``) and stay unique.
+else becomes ``_``) and stay unique; no name is a folder of another (see :meth:`Flat.add`).
 """
 
 from __future__ import annotations
@@ -46,14 +46,32 @@ class Flat:
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._dirs: set[str] = {d for k in self.metrics for d in _parents(k)}
+
     def add(self, name: str, value: float | int | None) -> None:
-        """Add a metric under a unique safe name (a second ``name`` gets ``_2``, ...); None is skipped."""
+        """Add a metric under a safe name that no other metric's path contains or extends (MLflow's
+        file store keeps ``a/b`` as a file in folder ``a``: ``a`` and ``a/b`` cannot both exist).
+        A clash gets the parts after the first joined with ``_``, then ``_2``, ...; None is skipped."""
         if value is None:
             return
-        key, k = safe_name(name), 2
-        while key in self.metrics:
-            key, k = f"{safe_name(name)}_{k}", k + 1
+        key = safe_name(name)
+        if self._clashes(key):
+            head, _, rest = key.partition("/")
+            flat_key = f"{head}/{rest.replace('/', '_')}" if rest else key
+            key, k = flat_key, 2
+            while self._clashes(key):
+                key, k = f"{flat_key}_{k}", k + 1
         self.metrics[key] = float(value)
+        self._dirs.update(_parents(key))
+
+    def _clashes(self, key: str) -> bool:
+        return key in self.metrics or key in self._dirs or any(d in self.metrics for d in _parents(key))
+
+
+def _parents(key: str) -> list[str]:
+    parts = key.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def safe_name(name: str) -> str:
@@ -156,8 +174,8 @@ def flatten_regression(report: RegressReport, prefix: str = PREFIX, *, exit_code
     if with_ref:
         ref_rate = sum(c.reference in ("passed", "flaky") for c in with_ref) / len(with_ref)
         own_rate = sum(c.ok for c in with_ref) / len(with_ref)
-        flat.add(f"{prefix}reference/pass_rate", ref_rate)
-        flat.add(f"{prefix}pass_rate/delta", own_rate - ref_rate)
+        flat.add(f"{prefix}reference_pass_rate", ref_rate)
+        flat.add(f"{prefix}pass_rate_delta", own_rate - ref_rate)
     for c in report.cases:
         flat.add(f"{prefix}case/{c.id}/pass_fraction", c.pass_fraction)
     flat.add(f"{prefix}exit_code", exit_code)

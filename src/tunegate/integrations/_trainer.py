@@ -16,8 +16,8 @@ is logged as ``tunegate/best_vs_base`` (1 pass, 0 inconclusive, -1 fail).
 When ``TrainingArguments(report_to=...)`` names ``mlflow`` or ``wandb`` and that tracker has a run
 open (the Trainer's own MLflowCallback / WandbCallback opens it), each checkpoint's numbers also go to
 that run at the checkpoint's global step: ``tunegate/pass_rate``, ``passed``, ``flaky``, ``failed``,
-``cases``, ``case/<id>/pass_fraction``, with a reference ``reference/pass_rate`` and
-``pass_rate/delta``, and ``best_vs_base`` (see ``tunegate.integrations._flatten``). MLflow gets them
+``cases``, ``case/<id>/pass_fraction``, with a reference ``reference_pass_rate`` and
+``pass_rate_delta``, and ``best_vs_base`` (see ``tunegate.integrations._flatten``). MLflow gets them
 with ``step=global_step`` (the final model too, after MLflowCallback has closed the run); W&B with
 ``train/global_step``, the step axis WandbCallback declares. A tracker error is a warning, never a
 stopped training.
@@ -72,9 +72,9 @@ class TunegateCallback(TrainerCallback):
         self.reference = reference
         self.planned_looks = planned_looks
         self.alpha = alpha
+        self._runs: dict[str, Any] = {}  # tracker name -> its run (kept: MLflow's ends before on_train_end)
         self.best: BestVerdict | None = None
         self._looks: list[tuple[Path, RegressionResult]] = []
-        self._runs: dict[str, Any] = {}  # tracker name -> its run (kept: MLflow's ends before on_train_end)
 
     @property
     def store(self) -> Store:
