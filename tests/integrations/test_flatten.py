@@ -11,13 +11,15 @@ import pytest
 
 from tests.integrations.conftest import ROOT
 from tunegate.integrations import Flat
-from tunegate.integrations._flatten import safe_name
+from tunegate.integrations._flatten import MAX_NAME, safe_name
 
 
 def test_names_are_safe_for_mlflow() -> None:
     assert safe_name("tunegate/A/B study 7/win_rate") == "tunegate/A/B study 7/win_rate"
     assert safe_name("tunegate/q&a (v2)/f1") == "tunegate/q_a _v2_/f1"
     assert safe_name("tunegate/../x//y") == "tunegate/_/x/_/y"  # no '..' and no empty part
+    long_a, long_b = safe_name("tunegate/case/" + "a" * 300), safe_name("tunegate/case/" + "a" * 301)
+    assert len(long_a) == len(long_b) == MAX_NAME and long_a != long_b  # cut to MLflow's limit, still unique
 
 
 def test_no_name_is_a_folder_of_another() -> None:

@@ -22,6 +22,7 @@ else becomes ``_``) and stay unique; no name is a folder of another (see :meth:`
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,12 +31,22 @@ if TYPE_CHECKING:
     from tunegate.regression._record import RegressReport
     from tunegate.runner import ComparisonResult
 
-__all__ = ["OUTCOME_VALUE", "PREFIX", "Flat", "flatten_comparison", "flatten_regression", "safe_name"]
+__all__ = [
+    "MAX_NAME",
+    "OUTCOME_VALUE",
+    "PREFIX",
+    "Flat",
+    "flatten_comparison",
+    "flatten_regression",
+    "safe_name",
+]
 
 PREFIX = "tunegate/"
 #: a gate's outcome as a number a tracker can plot (the callback's ``best_vs_base`` uses the same)
 OUTCOME_VALUE: dict[str, float] = {"pass": 1.0, "inconclusive": 0.0, "fail": -1.0}
 _BAD = re.compile(r"[^\w.\- :]")
+#: MLflow's longest metric, param and tag key
+MAX_NAME = 250
 
 
 @dataclass
@@ -76,9 +87,14 @@ def _parents(key: str) -> list[str]:
 
 def safe_name(name: str) -> str:
     """``name`` as a valid MLflow metric/param/tag key: each ``/``-part keeps ``[\\w.\\- :]``, empty
-    or dot-only parts (``..``) become ``_``, so the key is a normalized relative path."""
+    or dot-only parts (``..``) become ``_``, so the key is a normalized relative path; at most
+    :data:`MAX_NAME` characters (MLflow's limit)."""
     parts = [_BAD.sub("_", p).strip() or "_" for p in name.split("/")]
-    return "/".join("_" if set(p) <= {"."} else p for p in parts)
+    key = "/".join("_" if set(p) <= {"."} else p for p in parts)
+    if len(key) > MAX_NAME:  # a long case id: cut, and keep it unique with a hash of the whole name
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+        key = f"{key[: MAX_NAME - 11].rstrip('/')}-{digest}"
+    return key
 
 
 def _num(x: float) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tunegate.errors import DependencyError
 from tunegate.integrations._flatten import Flat, flatten_comparison, flatten_regression
 
 if TYPE_CHECKING:
@@ -101,7 +102,11 @@ def checkpoint_runs(report_to: Sequence[str] | str | None) -> dict[str, Any]:
     runs = {}
     for name in TRACKERS:
         if name in names:
-            run = _module(name).active_run()
+            try:
+                run = _module(name).active_run()
+            except DependencyError as e:  # the Trainer's own callback will say so too; training goes on
+                log.warning("tunegate: not logging checkpoints to %s: %s", name, e)
+                continue
             if run is not None:
                 runs[name] = run
     return runs
