@@ -21,6 +21,23 @@ RayWorkers = Annotated[
 RayAddress = Annotated[
     str | None, typer.Option(help="join this Ray cluster (ray://head:10001 or auto); default workers: 2")
 ]
+MlflowUri = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow",
+        metavar="URI",
+        help="also log the result to MLflow at URI (file:./mlruns, sqlite:///mlflow.db, http://...); "
+        "'default': $MLFLOW_TRACKING_URI, else MLflow's own default (sqlite:///mlflow.db in this folder)",
+    ),
+]
+WandbProject = Annotated[
+    str | None,
+    typer.Option(
+        "--wandb",
+        metavar="PROJECT",
+        help="also log the result to this W&B project (offline unless WANDB_MODE)",
+    ),
+]
 
 
 @app.command()
@@ -66,6 +83,8 @@ def compare(
             "its gates pass; without it such a run is INCONCLUSIVE, exit 3"
         ),
     ] = False,
+    mlflow: MlflowUri = None,
+    wandb: WandbProject = None,
 ) -> None:
     """Compare a fine-tuned model with its base, item by item, and gate on the result.
 
@@ -78,13 +97,20 @@ def compare(
     Example: tunegate compare --base builtin:gemma-3-270m
     --tuned 'builtin:gemma-3-270m?adapter=DIR' --suite demo --html report.html
     """
+    from tunegate.integrations._tracking import trackers
     from tunegate.report import print_comparison, write_reports
-    from tunegate.report._side_by_side import Candidate, worst_exit_code, write_side_by_side
+    from tunegate.report._side_by_side import (
+        Candidate,
+        candidate_paths,
+        worst_exit_code,
+        write_side_by_side,
+    )
     from tunegate.runner import CompareConfig, compare_models
     from tunegate.store import open_store
     from tunegate.suite import load_suite
 
     candidates = labelled_specs(tuned)
+    track = trackers(mlflow=mlflow, wandb=wandb)  # a missing mlflow/wandb fails here, before any model runs
     base = _on_ray(base, ray_workers, ray_address)
     spec = load_suite(suite)
     store = open_store(db)
@@ -111,10 +137,14 @@ def compare(
         done.append(Candidate(label, result))
     if len(done) == 1:
         write_reports(done[0].result, store, json_out=json_out, html=html, markdown=markdown, junit=junit)
+        for line in track(done[0].result, store, html):
+            err_console.print(user_text(f"logged to {line}"), highlight=False, soft_wrap=True)
         raise typer.Exit(done[0].result.exit_code)
     write_side_by_side(done, store, json_out=json_out, html=html, markdown=markdown, junit=junit)
     for c in done:
         console.print(user_text(f"{c.label}: {c.result.verdict} (run {c.result.run_id})"), highlight=False)
+        for line in track(c.result, store, candidate_paths(html, c.label)):
+            err_console.print(user_text(f"{c.label}: logged to {line}"), highlight=False, soft_wrap=True)
     raise typer.Exit(worst_exit_code([c.result for c in done]))
 
 

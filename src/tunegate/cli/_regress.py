@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from tunegate.cli._app import app, console, err_console, guarded, progress_for, user_text
+from tunegate.cli._compare import MlflowUri, WandbProject
 
 
 @app.command()
@@ -33,14 +34,18 @@ def regress(
     strict_flaky: Annotated[bool, typer.Option(help="flaky cases fail too (exit 1)")] = False,
     batch_size: Annotated[int | None, typer.Option(help="requests per backend call", min=1)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    mlflow: MlflowUri = None,
+    wandb: WandbProject = None,
 ) -> None:
     """Run a regression suite of fixed prompts with expected behaviours on a model."""
     from tunegate.errors import ConfigError
+    from tunegate.integrations._tracking import trackers
     from tunegate.models import parse_model_spec
     from tunegate.regression import load_regression_suite, run_regression
     from tunegate.report import print_regression, render_regress_markdown, write_json, write_regress_junit
     from tunegate.store import open_store
 
+    track = trackers(mlflow=mlflow, wandb=wandb)
     spec = load_regression_suite(suite)
     if tag:
         spec = spec.select(tags=tag)
@@ -67,6 +72,8 @@ def regress(
         markdown.write_text(render_regress_markdown(report), encoding="utf-8")
     if json_out:
         write_json(report, json_out, sort_keys=False)
+    for line in track(report, exit_code=result.exit_code(strict_flaky)):
+        err_console.print(user_text(f"logged to {line}"), highlight=False, soft_wrap=True)
     raise typer.Exit(result.exit_code(strict_flaky))
 
 

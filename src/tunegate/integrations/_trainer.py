@@ -12,6 +12,15 @@ A verdict per checkpoint is about that checkpoint alone (see ``tunegate.regressi
 the callback also keeps :attr:`best`: the best checkpoint so far against the base, tested at
 ``alpha / planned_looks``, so the checkpoint you end up choosing is not a lucky one of many looks. It
 is logged as ``tunegate/best_vs_base`` (1 pass, 0 inconclusive, -1 fail).
+
+When ``TrainingArguments(report_to=...)`` names ``mlflow`` or ``wandb`` and that tracker has a run
+open (the Trainer's own MLflowCallback / WandbCallback opens it), each checkpoint's numbers also go to
+that run at the checkpoint's global step: ``tunegate/pass_rate``, ``passed``, ``flaky``, ``failed``,
+``cases``, ``case/<id>/pass_fraction``, with a reference ``reference_pass_rate`` and
+``pass_rate_delta``, and ``best_vs_base`` (see ``tunegate.integrations._flatten``). MLflow gets them
+with ``step=global_step`` (the final model too, after MLflowCallback has closed the run); W&B with
+``train/global_step``, the step axis WandbCallback declares. A tracker error is a warning, never a
+stopped training.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
+from tunegate.integrations._flatten import OUTCOME_VALUE, PREFIX, Flat, flatten_regression
 from tunegate.regression._load import RegressionSuite, load_regression_suite
 from tunegate.regression._run import RegressionResult, run_regression
 from tunegate.regression._watch import BestVerdict, best_vs_base, checkpoint_spec
@@ -62,6 +72,7 @@ class TunegateCallback(TrainerCallback):
         self.reference = reference
         self.planned_looks = planned_looks
         self.alpha = alpha
+        self._runs: dict[str, Any] = {}  # tracker name -> its run (kept: MLflow's ends before on_train_end)
         self.best: BestVerdict | None = None
         self._looks: list[tuple[Path, RegressionResult]] = []
 
@@ -71,7 +82,38 @@ class TunegateCallback(TrainerCallback):
             self._store = open_store()
         return self._store
 
-    def _evaluate(self, folder: Path, state: TrainerState, control: TrainerControl) -> RegressionResult:
+    def _track(self, args: TrainingArguments) -> dict[str, Any]:
+        """The trackers' runs to log to: those open now, else the ones seen before."""
+        from tunegate.integrations._tracking import checkpoint_runs
+
+        self._runs.update(checkpoint_runs(args.report_to))
+        return self._runs
+
+    def _log_to_trackers(
+        self, args: TrainingArguments, state: TrainerState, result: RegressionResult
+    ) -> None:
+        runs = self._track(args)
+        if not runs:
+            return
+        from tunegate.integrations._tracking import log_checkpoint
+
+        flat = Flat(
+            metrics=flatten_regression(result.report()).metrics, tags={"tunegate.suite": self.suite.name}
+        )
+        if self.best is not None:
+            flat.add(f"{PREFIX}best_vs_base", OUTCOME_VALUE[self.best.outcome])
+        log_checkpoint(runs, flat, state.global_step)
+
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl:
+        if state.is_world_process_zero:
+            self._track(args)
+        return control
+
+    def _evaluate(
+        self, folder: Path, args: TrainingArguments, state: TrainerState, control: TrainerControl
+    ) -> RegressionResult:
         spec = checkpoint_spec(folder, self.base)
         result = run_regression(
             self.suite,
@@ -93,6 +135,7 @@ class TunegateCallback(TrainerCallback):
             entry["tunegate/best_vs_base"] = {"pass": 1, "inconclusive": 0, "fail": -1}[self.best.outcome]
             log.warning("tunegate: best checkpoint %s vs base: %s", self.best.checkpoint, self.best.reason)
         state.log_history.append(entry)
+        self._log_to_trackers(args, state, result)
         log.warning(
             "tunegate %s: %s step %d: pass rate %.0f%% (%d failed, %d flaky), run %s",
             self.suite.name,
@@ -114,7 +157,7 @@ class TunegateCallback(TrainerCallback):
     ) -> TrainerControl:
         folder = Path(str(args.output_dir)) / f"checkpoint-{state.global_step}"
         if state.is_world_process_zero and folder.is_dir() and folder.name not in self.results:
-            self._evaluate(folder, state, control)
+            self._evaluate(folder, args, state, control)
         return control
 
     def on_train_end(
@@ -133,5 +176,5 @@ class TunegateCallback(TrainerCallback):
         tok = kwargs.get("processing_class") or kwargs.get("tokenizer")
         if tok is not None:
             tok.save_pretrained(folder)
-        self.results["final"] = self._evaluate(folder, state, control)
+        self.results["final"] = self._evaluate(folder, args, state, control)
         return control
