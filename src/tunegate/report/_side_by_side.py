@@ -122,8 +122,8 @@ def render_side_by_side_markdown(cands: Sequence[Candidate], links: Sequence[str
     first = cands[0].result
     ci = ci_label(first.alpha)
     lines = [
-        f"## tunegate: {len(cands)} fine-tunes vs base `{md_text(first.base.get('spec', ''))}`"
-        f" (suite `{md_text(first.suite)}`)",
+        f"## tunegate: {len(cands)} fine-tunes vs base {md_text(first.base.get('spec', ''))}"
+        f" (suite {md_text(first.suite)})",
         "",
         "| candidate | verdict | gates passed | report |",
         "|---|---|---|---|",
@@ -132,7 +132,7 @@ def render_side_by_side_markdown(cands: Sequence[Candidate], links: Sequence[str
         passed = sum(g.outcome == "pass" for g in c.result.gates)
         report = f"[full report]({link})" if link else "–"
         lines.append(
-            f"| **{md_text(c.label)}** `{md_text(c.result.tuned.get('spec', ''))}` | **{c.result.verdict}** "
+            f"| **{md_text(c.label)}** {md_text(c.result.tuned.get('spec', ''))} | **{c.result.verdict}** "
             f"| {passed}/{len(c.result.gates)} | {report} |"
         )
     head = "| task / metric | base | " + " | ".join(
@@ -150,7 +150,8 @@ def render_side_by_side_markdown(cands: Sequence[Candidate], links: Sequence[str
         lines.append(
             f"| {md_text(r['task'])} / {md_text(r['metric'])} | {r['base']} | " + " | ".join(cells) + " |"
         )
-    lines += ["", "Scores and deltas in points (0-100) where the metric is a rate.", ""]
+    note = "Rates in points (0-100), log-likelihoods in nats; Δ = tuned − base, paired item by item."
+    lines += ["", note, ""]
     return "\n".join(lines)
 
 
