@@ -59,6 +59,13 @@ def compare(
             "its gates pass; without it such a run is INCONCLUSIVE, exit 3"
         ),
     ] = False,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="a second baseline, report only (overrides the suite's reference:): shots=K (base with a "
+            "K-shot prompt), model=SPEC, shots=K,model=SPEC, or a model spec"
+        ),
+    ] = None,
 ) -> None:
     """Compare a fine-tuned model with its base, item by item, and gate on the result.
 
@@ -71,10 +78,11 @@ def compare(
     from tunegate.report import print_comparison, write_reports
     from tunegate.runner import CompareConfig, compare_models
     from tunegate.store import open_store
-    from tunegate.suite import load_suite
+    from tunegate.suite import load_suite, parse_reference
 
     base, tuned = _on_ray(base, ray_workers, ray_address), _on_ray(tuned, ray_workers, ray_address)
     spec = load_suite(suite)
+    ref = parse_reference(reference) if reference is not None else None
     config = CompareConfig(
         suite=spec,
         base=base,
@@ -85,6 +93,7 @@ def compare(
         seed=seed,
         alpha=alpha,
         allow_vacuous=allow_vacuous,
+        reference=ref,
     )
     store = open_store(db)
     # the --limit warning is part of the result (printed once, with the report, and kept in every file)
