@@ -293,3 +293,19 @@ def test_cli_reference_forms_and_errors(tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 2 and "shots must be a positive integer, got '-1'" in res.output
+
+
+def test_reference_label_is_shown_as_typed_in_the_terminal(tmp_path: Path) -> None:
+    base, tuned, _ = _scripts(tmp_path)
+    weird = tmp_path / "[red]x[bold].jsonl"
+    weird.write_text(Path(base.removeprefix("mock:")).read_text())
+    cfg = CompareConfig(
+        suite=load_suite(_suite(tmp_path)),
+        base=base,
+        tuned=tuned,
+        reference=ReferenceSpec(model=f"mock:{weird}"),
+    )
+    result = compare_models(cfg, open_store(f"sqlite:///{tmp_path / 's.db'}"))
+    console = Console(record=True, width=400)
+    print_comparison(result, console)
+    assert "[red]x[bold].jsonl" in console.export_text()

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape as _escape
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from tunegate._display import printable
 from tunegate.report._format import ci_label, fmt_ci, fmt_delta, fmt_p, fmt_score
@@ -57,9 +58,11 @@ def _print_reference(result: ComparisonResult, console: Console, wrap: bool) -> 
     """Tuned vs the suite's reference (report only), one row per metric; skipped tasks say why."""
     assert result.reference is not None
     label = str(result.reference.get("label") or result.reference.get("spec"))
-    table = Table(
-        title=f"against the reference {printable(label)} (delta = tuned − reference, "
-        f"{ci_label(result.alpha)}; report only, no gate)"
+    table = Table(  # a Text title: a "[red]" in a model spec is shown as typed, not read as markup
+        title=Text(
+            f"against the reference {printable(label)} (delta = tuned − reference, "
+            f"{ci_label(result.alpha)}; report only, no gate)"
+        )
     )
     for col in ("task", "metric", "n", "reference", "tuned", "delta", ci_label(result.alpha), "p"):
         left = col in ("task", "metric")
