@@ -85,6 +85,13 @@ def compare(
     ] = False,
     mlflow: MlflowUri = None,
     wandb: WandbProject = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="a second baseline, report only (overrides the suite's reference:): shots=K (base with a "
+            "K-shot prompt), model=SPEC, shots=K,model=SPEC, or a model spec"
+        ),
+    ] = None,
 ) -> None:
     """Compare a fine-tuned model with its base, item by item, and gate on the result.
 
@@ -107,12 +114,13 @@ def compare(
     )
     from tunegate.runner import CompareConfig, compare_models
     from tunegate.store import open_store
-    from tunegate.suite import load_suite
+    from tunegate.suite import load_suite, parse_reference
 
     candidates = labelled_specs(tuned)
     track = trackers(mlflow=mlflow, wandb=wandb)  # a missing mlflow/wandb fails here, before any model runs
     base = _on_ray(base, ray_workers, ray_address)
     spec = load_suite(suite)
+    ref = parse_reference(reference) if reference is not None else None
     store = open_store(db)
     done: list[Candidate] = []
     for label, tuned_spec in candidates:
@@ -126,6 +134,7 @@ def compare(
             seed=seed,
             alpha=alpha,
             allow_vacuous=allow_vacuous,
+            reference=ref,
         )
         if len(candidates) > 1:
             console.rule(user_text(f"{label}: {tuned_spec}"))

@@ -8,13 +8,23 @@ from typing import TYPE_CHECKING
 from tunegate._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from tunegate.integrations._compare import CompareCallback
     from tunegate.integrations._flatten import Flat, flatten_comparison, flatten_regression
     from tunegate.integrations._tracking import TRACKERS, trackers
     from tunegate.integrations._trainer import TunegateCallback
 
-__all__ = ["TRACKERS", "Flat", "TunegateCallback", "flatten_comparison", "flatten_regression", "trackers"]
+__all__ = [
+    "TRACKERS",
+    "CompareCallback",
+    "Flat",
+    "TunegateCallback",
+    "flatten_comparison",
+    "flatten_regression",
+    "trackers",
+]
 
 _LAZY = {
+    "CompareCallback": "tunegate.integrations._compare",
     "Flat": "tunegate.integrations._flatten",
     "TRACKERS": "tunegate.integrations._tracking",
     "TunegateCallback": "tunegate.integrations._trainer",

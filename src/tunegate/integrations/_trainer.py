@@ -26,6 +26,7 @@ stopped training.
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ class TunegateCallback(TrainerCallback):
         reference: str | None = None,
         planned_looks: int | None = None,
         alpha: float = 0.05,
+        training: str | None = None,
     ) -> None:
         self.suite = suite if isinstance(suite, RegressionSuite) else load_regression_suite(suite)
         self._store = store
@@ -75,6 +77,8 @@ class TunegateCallback(TrainerCallback):
         self._runs: dict[str, Any] = {}  # tracker name -> its run (kept: MLflow's ends before on_train_end)
         self.best: BestVerdict | None = None
         self._looks: list[tuple[Path, RegressionResult]] = []
+        #: groups this training's checkpoint runs in the store (``tunegate history --checkpoints``)
+        self.training = training or uuid.uuid4().hex[:12]
 
     @property
     def store(self) -> Store:
@@ -121,6 +125,8 @@ class TunegateCallback(TrainerCallback):
             self.store,
             reference=self.reference,
             config={"checkpoint": str(folder.resolve()), "step": state.global_step},
+            step=state.global_step,
+            training=self.training,
         )
         self.results[folder.name] = result
         self._looks.append((folder, result))

@@ -282,8 +282,12 @@ def run_regression(
     batch_size: int | None = None,
     progress: Progress | None = None,
     config: dict[str, Any] | None = None,
+    step: int | None = None,
+    training: str | None = None,
 ) -> RegressionResult:
-    """Run ``suite`` on a model (and the reference), store a ``regress`` run, compare with a baseline."""
+    """Run ``suite`` on a model (and the reference), store a ``regress`` run, compare with a baseline.
+
+    ``step``/``training``: the model is the checkpoint saved at that step of that training run."""
     progress = progress or NullProgress()
     model = model_spec if isinstance(model_spec, Model) else Model(model_spec)
     ref = reference if isinstance(reference, Model) or reference is None else Model(reference)
@@ -307,6 +311,8 @@ def run_regression(
         suite_hash=suite.hash,
         roles=run_roles,
         config={"source": suite.source, "cases": len(suite.cases), **(config or {})},
+        step=step,
+        training=training,
     ) as run:
         run.counts = lambda: (  # judges' engines too
             sum(e.stats.computed for e in roles.engines.values()),

@@ -167,12 +167,15 @@ def watch(
             key = str(folder.resolve())
             if key in done or not is_ready(folder, 0 if once else settle):
                 continue
+            step = _STEP.search(folder.name)
             result = run_regression(
                 suite,
                 checkpoint_spec(folder, base),
                 store,
                 reference=reference,
                 config={"checkpoint": key, "watch": True},
+                step=int(step.group(1)) if step else None,
+                training=str(root.resolve()),
             )
             done_all.append((folder, result))
             if on_result:

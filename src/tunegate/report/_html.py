@@ -21,7 +21,7 @@ from markupsafe import Markup
 from tunegate.report._format import ci_label, fmt_ci, fmt_delta, fmt_empty, fmt_p, fmt_score, points
 from tunegate.report._gates import gate_views
 from tunegate.report._scorecard import scorecard
-from tunegate.report._trend import TrendPoint, as_trend_point, same_base
+from tunegate.report._trend import TrendPoint, as_trend_point, by_step, same_base
 from tunegate.runner import ComparisonResult, TaskComparison
 
 __all__ = ["render_html", "result_from_json", "write_html"]
@@ -193,11 +193,15 @@ def _short_model(spec: str, width: int = 22) -> str:
 def trend_chart(points_: Sequence[TrendPoint | ComparisonResult]) -> str:
     """Primary-metric delta of each task across runs (oldest first), one line per task (points).
 
-    Each run is labelled below the axis with its tuned model and its date.
+    Each run is labelled below the axis with its tuned model and its date. Checkpoints of one training
+    (every point with a step) are placed by training step instead, and labelled with it.
     """
     pts = [as_trend_point(p) for p in points_]
     if len(pts) < 2:
         return ""
+    steps = by_step(pts)
+    if steps:
+        pts.sort(key=lambda p: p.step or 0)
     results = [p.result for p in pts]
     names = list(dict.fromkeys(tc.task for r in results for tc in r.tasks))
 
@@ -216,7 +220,11 @@ def trend_chart(points_: Sequence[TrendPoint | ComparisonResult]) -> str:
     left, right, top, bottom = 60, 560, 20, 220
     width, height = 760, bottom + 62
 
+    first, last = (pts[0].step or 0, pts[-1].step or 0) if steps else (0, 0)
+
     def x(i: int) -> float:
+        if steps and last > first:
+            return left + ((pts[i].step or 0) - first) * (right - left) / (last - first)
         return left + i * (right - left) / (len(results) - 1)
 
     def y(v: float) -> float:
@@ -225,7 +233,12 @@ def trend_chart(points_: Sequence[TrendPoint | ComparisonResult]) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" id="trend-chart" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-        "<title>Primary-metric delta per task across runs of this suite against this base (points)</title>",
+        "<title>Primary-metric delta per task across "
+        + (
+            f"the checkpoints of training {escape(str(pts[0].training))} by training step (points)</title>"
+            if steps
+            else "runs of this suite against this base (points)</title>"
+        ),
     ]
     for t in _ticks(lo, hi):
         parts.append(
@@ -236,13 +249,16 @@ def trend_chart(points_: Sequence[TrendPoint | ComparisonResult]) -> str:
     for i, p in enumerate(pts):
         r = p.result
         date = p.started.strftime("%Y-%m-%d") if p.started else r.run_id[:8]
-        tip = f"{r.tuned.get('spec', '')} · run {r.run_id} · {date}: {r.verdict}"
+        label, cls = (f"step {p.step}", "run-step") if steps else (date, "run-date")
+        tip = f"{r.tuned.get('spec', '')} · run {r.run_id} · {label if steps else date}: {r.verdict}"
         parts.append(
-            f'<g class="trend-run" data-run="{escape(r.run_id)}"><title>{escape(tip)}</title>'
+            f'<g class="trend-run" data-run="{escape(r.run_id)}"'
+            + (f' data-step="{p.step}"' if steps else "")
+            + f"><title>{escape(tip)}</title>"
             f'<text x="{x(i):.1f}" y="{bottom + 16}" text-anchor="middle" class="tick run-model">'
             f"{escape(_short_model(str(r.tuned.get('spec', ''))))}</text>"
-            f'<text x="{x(i):.1f}" y="{bottom + 30}" text-anchor="middle" class="tick run-date">'
-            f"{escape(date)}</text>"
+            f'<text x="{x(i):.1f}" y="{bottom + 30}" text-anchor="middle" class="tick {cls}">'
+            f"{escape(label)}</text>"
             f'<circle cx="{x(i):.1f}" cy="{bottom + 42}" r="4" fill="{_COLOR[r.verdict.lower()]}"/></g>'
         )
     for k, (name, vals) in enumerate(series.items()):
@@ -256,6 +272,11 @@ def trend_chart(points_: Sequence[TrendPoint | ComparisonResult]) -> str:
         parts.append(
             f'<rect x="{right + 20}" y="{ly - 9}" width="12" height="12" fill="{color}"/>'
             f'<text x="{right + 38}" y="{ly + 1}" class="label">{escape(name)}</text>'
+        )
+    if steps:
+        parts.append(
+            f'<text x="{(left + right) / 2:.0f}" y="{height - 4}" text-anchor="middle" class="axis">'
+            "training step</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -325,6 +346,7 @@ def render_html(
             scorecard=scorecard(result),
             delta_svg=Markup(delta_chart(result)),
             trend_svg=Markup(trend_chart([*past, here])),
+            trend_by_step=by_step([*past, here]),
             n_history=len(past),
             gate_views=gate_views(result),
             flipped=flipped,

@@ -54,6 +54,34 @@ def _passed(v: GateView) -> str:
     return f"- {_GATE_ICON['pass']} {_gate_name(v)}: {v.estimate}{extra}"
 
 
+def _reference_lines(result: ComparisonResult) -> list[str]:
+    """The tuned-vs-reference table (report only), or nothing without a reference."""
+    if result.reference is None:
+        return []
+    label = md_text(result.reference.get("label") or result.reference.get("spec"))
+    lines = [
+        f"**Against the reference** {label} (Δ = tuned − reference, paired; report only, no gate)",
+        "",
+        f"| task | metric | n | reference | tuned | Δ | {ci_label(result.alpha)} | p |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for tc in result.tasks:
+        ref = tc.reference
+        if ref is None:
+            continue
+        if not ref.metrics:
+            lines.append(f"| {md_text(tc.task)} | no reference: {md_text(ref.skipped or '')} | | | | | | |")
+            continue
+        for m in ref.metrics:
+            name = f"**{md_text(m.metric)}**" if m.metric == tc.primary else md_text(m.metric)
+            lines.append(
+                f"| {md_text(tc.task)} | {name} | {m.n} | {fmt_score(m.base, m.metric)} | "
+                f"{fmt_score(m.tuned, m.metric)} | {fmt_delta(m.delta, m.metric)} | "
+                f"{fmt_ci(m.ci_low, m.ci_high, m.metric)} | {fmt_p(m.p_value)} |"
+            )
+    return [*lines, ""]
+
+
 def render_markdown(result: ComparisonResult, *, html_link: str | None = None) -> str:
     """A Markdown summary of a comparison. ``html_link``: where the HTML report is, relative to this file."""
     views = gate_views(result)
@@ -99,6 +127,7 @@ def render_markdown(result: ComparisonResult, *, html_link: str | None = None) -
                 f"{fmt_ci(m.ci_low, m.ci_high, m.metric)} | {fmt_p(m.p_value)} |"
             )
     lines.append("")
+    lines += _reference_lines(result)
     ok = len(good)
     lines.append(
         f"{ok}/{len(views)} gates passed. Scores in points (0–100; 0–1 metrics ×100); "

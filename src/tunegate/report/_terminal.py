@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape as _escape
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from tunegate._display import printable
 from tunegate.report._format import ci_label, fmt_ci, fmt_delta, fmt_p, fmt_score
@@ -53,6 +54,52 @@ def print_comparison(result: ComparisonResult, console: Console | None = None) -
         console._emoji = emoji
 
 
+def _print_reference(result: ComparisonResult, console: Console, wrap: bool) -> None:
+    """Tuned vs the suite's reference (report only), one row per metric; skipped tasks say why."""
+    assert result.reference is not None
+    label = str(result.reference.get("label") or result.reference.get("spec"))
+    table = Table(  # a Text title: a "[red]" in a model spec is shown as typed, not read as markup
+        title=Text(
+            f"against the reference {printable(label)} (delta = tuned − reference, "
+            f"{ci_label(result.alpha)}; report only, no gate)"
+        )
+    )
+    for col in ("task", "metric", "n", "reference", "tuned", "delta", ci_label(result.alpha), "p"):
+        left = col in ("task", "metric")
+        table.add_column(col, justify="left" if left else "right", no_wrap=not left)
+    for tc in result.tasks:
+        ref = tc.reference
+        if ref is None:
+            continue
+        if not ref.metrics:
+            table.add_row(escape(tc.task), "no reference (see the warning)", "", "", "", "", "", "")
+            continue
+        for m in ref.metrics:
+            table.add_row(
+                escape(tc.task),
+                escape(m.metric) + (" *" if m.metric == tc.primary else ""),
+                str(m.n),
+                fmt_score(m.base, m.metric),
+                fmt_score(m.tuned, m.metric),
+                fmt_delta(m.delta, m.metric),
+                fmt_ci(m.ci_low, m.ci_high, m.metric),
+                fmt_p(m.p_value),
+            )
+    _print_table(console, table)
+    for row in result.scorecard:
+        if row.status == "ok" and row.vs_reference is not None:
+            assert row.vs_reference_ci_low is not None and row.vs_reference_ci_high is not None
+            assert row.tuned is not None and row.reference is not None
+            name = row.metric.rsplit("/", 1)[-1] if row.metric and len(row.tasks) == 1 else None
+            console.print(
+                f"  {escape(row.label)}: tuned {fmt_score(row.tuned, name)} vs reference "
+                f"{fmt_score(row.reference, name)}: {fmt_delta(row.vs_reference, name)} "
+                f"{fmt_ci(row.vs_reference_ci_low, row.vs_reference_ci_high, name)}",
+                soft_wrap=wrap,
+                highlight=False,
+            )
+
+
 def _print_comparison(result: ComparisonResult, console: Console) -> None:
     wrap = not console.is_terminal  # soft_wrap: long lines are not broken mid-number in a log
     for w in result.warnings:
@@ -65,6 +112,8 @@ def _print_comparison(result: ComparisonResult, console: Console) -> None:
         f"  base:  {escape(str(result.base['spec']))}\n  tuned: {escape(str(result.tuned['spec']))}",
         soft_wrap=wrap,
     )
+    if result.reference is not None:
+        console.print(f"  reference: {escape(str(result.reference.get('label')))}", soft_wrap=wrap)
     table = Table(
         title="paired comparison (scores in points, 0–1 metrics ×100; delta = tuned − base, "
         f"{ci_label(result.alpha)})"
@@ -89,6 +138,8 @@ def _print_comparison(result: ComparisonResult, console: Console) -> None:
         "  * primary metric; p: exact McNemar for right/wrong metrics, paired sign-flip otherwise",
         soft_wrap=wrap,
     )
+    if result.reference is not None:
+        _print_reference(result, console, wrap)
     for v in gate_views(result):
         g = v.gate
         style = {"pass": "green", "fail": "red", "inconclusive": "yellow"}[g.outcome]

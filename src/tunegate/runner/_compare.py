@@ -2,6 +2,10 @@
 
 suite -> tasks -> (base, tuned) engines -> per-item scores -> paired estimates -> gates -> verdict
 
+A suite ``reference:`` (or ``CompareConfig.reference``) adds a third role, a second baseline: the base
+model with a K-shot prompt, or another model. Its per-item scores go through the same engine (cache,
+resume) and tuned vs reference is paired with the same statistics; it is reported, never gated.
+
 Everything after the models ran is :func:`compare_scores` (recorded scores in, result out), so tests
 and replays go through the same code. Statistics live in ``tunegate.stats``; this module only pairs
 items by id and maps suite settings onto ``stats.GateRule``.
@@ -11,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tunegate._units import NATIVE_UNITS
 from tunegate.engine import Engine, NullProgress, Progress, Roles
 from tunegate.engine._loop import run_sync
+from tunegate.errors import ConfigError
 from tunegate.models import Model
 from tunegate.runner._evaluate import TaskScores, aevaluate_task
 from tunegate.runner._result import (
@@ -24,6 +31,7 @@ from tunegate.runner._result import (
     FlippedItem,
     GateResult,
     MetricComparison,
+    ReferenceComparison,
     TaskComparison,
     Verdict,
 )
@@ -40,8 +48,8 @@ from tunegate.stats import (
     paired_corpus_bootstrap,
 )
 from tunegate.store import ItemRow, Store
-from tunegate.suite import GateSpec, SuiteSpec, build_task, suite_hash
-from tunegate.tasks import MetricInfo
+from tunegate.suite import GateSpec, ReferenceSpec, SuiteSpec, TaskEntry, build_task, suite_hash
+from tunegate.tasks import Doc, MetricInfo, Task
 
 __all__ = [
     "CompareConfig",
@@ -61,6 +69,8 @@ class CompareConfig:
 
     ``alpha`` overrides the suite's ``alpha`` (gates that set their own keep it); ``allow_vacuous``
     lets a vacuous run (``--limit``, no gates, the same model twice) exit 0 when its gates pass.
+    ``reference`` overrides the suite's ``reference:`` (a report-only second baseline). ``step`` and
+    ``training`` mark the run as a checkpoint of one training run (``tunegate history --checkpoints``).
     """
 
     suite: SuiteSpec
@@ -72,6 +82,14 @@ class CompareConfig:
     seed: int = 0
     alpha: float | None = None
     allow_vacuous: bool = False
+    reference: ReferenceSpec | None = None
+    step: int | None = None
+    training: str | None = None
+
+    @property
+    def effective_reference(self) -> ReferenceSpec | None:
+        """The reference this run compares with: the config's, else the suite's (None: none)."""
+        return self.reference or self.suite.reference
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,8 @@ class ScoredTask:
     """One task's per-item scores under both models: what the statistics need, nothing model-bound.
 
     Built by the runner from a live run, or by hand from recorded scores (``compare_scores``).
+    ``reference``: the reference's scores when the run has one (``reference_config``: its task
+    options); ``reference_skipped``: why this task has none.
     """
 
     label: str
@@ -89,6 +109,9 @@ class ScoredTask:
     dimension: str = "retention"
     config: dict[str, Any] = field(default_factory=dict)
     n: int | None = None
+    reference: TaskScores | None = None
+    reference_config: dict[str, Any] = field(default_factory=dict)
+    reference_skipped: str | None = None
 
 
 def _pair(
@@ -199,19 +222,26 @@ def compare_models(
     suite = config.suite
     base_model, tuned_model = Model(config.base), Model(config.tuned)
     base_model.fingerprint, tuned_model.fingerprint  # noqa: B018  a bad spec fails before a run is recorded
-    roles = Roles(
-        store,
-        models={"base": base_model, "tuned": tuned_model},
-        progress=progress,
-        batch_size=config.batch_size,
-    )
-    engines = {role: roles.engine(role) for role in ("base", "tuned")}
+    ref = config.effective_reference
+    ref_model = (Model(ref.model) if ref.model else base_model) if ref is not None else None
+    if ref_model is not None:
+        ref_model.fingerprint  # noqa: B018
+    models = {"base": base_model, "tuned": tuned_model}
+    if ref_model is not None:
+        models["reference"] = ref_model
+    roles = Roles(store, models=models, progress=progress, batch_size=config.batch_size)
+    engines = {role: roles.engine(role) for role in models}
+    run_config: dict[str, Any] = {"limit": config.limit, "suite": suite.model_dump(mode="json")}
+    if ref is not None:
+        run_config["reference"] = ref.model_dump(mode="json")
     with store.run(
         "compare",
         suite=suite.name,
         suite_hash=suite_hash(suite),
-        roles={"base": str(base_model.spec), "tuned": str(tuned_model.spec)},
-        config={"limit": config.limit, "suite": suite.model_dump(mode="json")},
+        roles={role: str(m.spec) for role, m in models.items()},
+        config=run_config,
+        step=config.step,
+        training=config.training,
     ) as run:
         run.counts = lambda: (  # judges' engines too
             sum(e.stats.computed for e in roles.engines.values()),
@@ -219,11 +249,14 @@ def compare_models(
         )
         with progress:
             scored, score_rows = _run_tasks(config, engines, roles)
+        described = {role: _describe(m) for role, m in models.items()}
+        if ref is not None:
+            described["reference"] |= {"label": ref.label, "shots": ref.shots}
         result = compare_scores(
             config,
             scored,
             run_id=run.id,
-            models={"base": _describe(base_model), "tuned": _describe(tuned_model)},
+            models=described,
             engine={role: asdict(e.stats) for role, e in engines.items()},
         )
         run.put_items(score_rows)
@@ -235,19 +268,60 @@ def _describe(model: Model) -> dict[str, Any]:
     return {"spec": str(model.spec), "fingerprint": model.fingerprint, "loaded": model.loaded}
 
 
+def _reference_task(
+    entry: TaskEntry, ref: ReferenceSpec, task: Task, docs: Sequence[Doc], same_model: bool
+) -> tuple[Task, list[Doc]] | str:
+    """The task the reference answers (the suite's own, or with ``ref.shots`` examples drawn from the
+    task's few-shot pool with the evaluated items held out), or why this task can have none."""
+    if ref.shots is None:
+        return task, list(docs)
+    held = frozenset(d.id for d in docs)
+    ref_task = build_task(entry.model_copy(update={"shots": ref.shots}), held_out=held)
+    problems = ref_task.check_options()
+    if problems:
+        return problems[0]
+    try:
+        ref_docs = ref_task.docs()
+        if [d.id for d in ref_docs] != [d.id for d in docs]:
+            return (
+                f"{entry.task}: its few-shot examples are rows of the evaluated data (the {ref.shots}-shot "
+                "prompt would use evaluated items, or evaluate other ones)"
+            )
+        first = ref_task.requests(ref_docs[0]) if ref_docs else []
+    except ConfigError as e:
+        return str(e)
+    if same_model and ref_docs and first == task.requests(docs[0]):
+        return f"{entry.task}: its {ref.shots}-shot prompts are the base's own (the reference would be base)"
+    return ref_task, ref_docs
+
+
 def _run_tasks(
     config: CompareConfig, engines: dict[str, Engine], roles: Roles
 ) -> tuple[list[ScoredTask], list[ItemRow]]:
     scored: list[ScoredTask] = []
     rows: list[ItemRow] = []
+    ref = config.effective_reference
     for entry in config.suite.tasks:
         if config.limit is not None:
             entry = entry.model_copy(update={"limit": min(config.limit, entry.limit or config.limit)})
         task = build_task(entry)
         docs = task.docs()
-        scores = run_sync(_evaluate_roles(engines, entry.label, task, docs, roles))
+        jobs: dict[str, tuple[Engine, Task, list[Doc]]] = {
+            r: (engines[r], task, docs) for r in ("base", "tuned")
+        }
+        skipped = None
+        if ref is not None:
+            same = engines["reference"].model.fingerprint == engines["base"].model.fingerprint
+            got = _reference_task(entry, ref, task, docs, same)
+            if isinstance(got, str):
+                skipped = got
+            else:
+                jobs["reference"] = (engines["reference"], *got)
+        scores = run_sync(_evaluate_roles(jobs, entry.label, roles))
         for role, ts in scores.items():
-            rows += item_rows(role, entry.label, task, docs, ts.items, engines[role].model.fingerprint)
+            _, t, d = jobs[role]
+            rows += item_rows(role, entry.label, t, d, ts.items, engines[role].model.fingerprint)
+        ref_task = jobs["reference"][1] if "reference" in jobs else None
         scored.append(
             ScoredTask(
                 label=entry.label,
@@ -258,20 +332,34 @@ def _run_tasks(
                 dimension=task.dimension,
                 config={**task.describe(), "chat_template": {r: s.chat_template for r, s in scores.items()}},
                 n=len(docs),
+                reference=scores.get("reference"),
+                reference_config=ref_task.describe() if ref_task is not None else {},
+                reference_skipped=skipped,
             )
         )
     return scored, rows
 
 
 async def _evaluate_roles(
-    engines: dict[str, Engine], label: str, task: Any, docs: Any, roles: Roles
+    jobs: dict[str, tuple[Engine, Task, list[Doc]]], label: str, roles: Roles
 ) -> dict[str, TaskScores]:
-    """Every role's scores on one task, the roles side by side (shared weights take turns). Roles on
-    the same model (an A/A check) go one after the other, so the second is answered from the cache."""
-    if len({e.model.fingerprint for e in engines.values()}) < len(engines):
-        return {role: await aevaluate_task(e, label, task, docs, roles) for role, e in engines.items()}
-    got = await asyncio.gather(*(aevaluate_task(e, label, task, docs, roles) for e in engines.values()))
-    return dict(zip(engines, got, strict=True))
+    """Every role's scores on one task (``jobs``: role -> its engine, task and documents). Roles on
+    different models go side by side (shared weights take turns); roles on the same model (an A/A
+    check, base and a few-shot reference) go one after the other, so repeats come from the cache."""
+    by_model: dict[str, list[str]] = defaultdict(list)
+    for role, (engine, _, _) in jobs.items():
+        by_model[engine.model.fingerprint].append(role)
+
+    async def chain(names: list[str]) -> list[tuple[str, TaskScores]]:
+        out = []
+        for r in names:
+            e, task, docs = jobs[r]
+            out.append((r, await aevaluate_task(e, label, task, docs, roles)))
+        return out
+
+    got = await asyncio.gather(*(chain(names) for names in by_model.values()))
+    done = dict(pair for group in got for pair in group)
+    return {role: done[role] for role in jobs}
 
 
 def compare_scores(
@@ -290,6 +378,7 @@ def compare_scores(
     suite = config.suite
     alpha = config.alpha if config.alpha is not None else suite.alpha
     by_label = {st.label: st for st in scored}
+    ref = config.effective_reference
     tasks: list[TaskComparison] = []
     gates: list[tuple[str, str, GateSpec, MetricComparison]] = []
     for entry in suite.tasks:
@@ -310,6 +399,7 @@ def compare_scores(
             config=st.config,
             metrics=metrics,
             flipped=flipped,
+            reference=_vs_reference(config, st, alpha) if ref is not None else None,
         )
         tasks.append(tc)
         for gate in entry.gates:
@@ -319,7 +409,29 @@ def compare_scores(
         "base": {"spec": config.base, "fingerprint": None, "loaded": False},
         "tuned": {"spec": config.tuned, "fingerprint": None, "loaded": False},
     }
+    if ref is not None and "reference" not in models:
+        models = {
+            **models,
+            "reference": {
+                "label": ref.label,
+                "spec": ref.model or models["base"]["spec"],
+                "fingerprint": None if ref.model else models["base"].get("fingerprint"),
+                "loaded": False,
+                "shots": ref.shots,
+            },
+        }
     return _verdict(config, run_id, models, tasks, gates, engine or {}, alpha)
+
+
+def _vs_reference(config: CompareConfig, st: ScoredTask, alpha: float) -> ReferenceComparison:
+    """Tuned vs the reference on one task: the base-vs-tuned statistics with the reference as base."""
+    if st.reference is None:
+        return ReferenceComparison(skipped=st.reference_skipped or "no reference scores for this task")
+    metrics = tuple(
+        _pair(m, st.reference, st.tuned, alpha=alpha, n_boot=config.n_boot, seed=config.seed)
+        for m in st.metrics
+    )
+    return ReferenceComparison(metrics=metrics, config=st.reference_config)
 
 
 def _rule(suite: SuiteSpec, gate: GateSpec, mc: MetricComparison, alpha: float) -> GateRule:
@@ -463,6 +575,12 @@ def _verdict(
             )
     if vacuous and verdict == "PASS" and not config.allow_vacuous:
         verdict = "INCONCLUSIVE"
+    ref = models.get("reference")
+    for tc in tasks:
+        if ref is not None and tc.reference is not None and tc.reference.skipped:
+            warnings.append(
+                f"reference ({ref.get('label')}): no column for {tc.task}: {tc.reference.skipped}"
+            )
     if any(g.rule == "significant" for _, _, g, _ in gates):
         warnings.append(
             "rule: significant is kept for old suites and decided like every gate (docs/statistics.md)"
@@ -482,4 +600,5 @@ def _verdict(
         vacuous=tuple(vacuous),
         allow_vacuous=config.allow_vacuous,
         scorecard=build_scorecard(tasks, decisions, alpha=alpha),
+        reference=ref,
     )

@@ -26,6 +26,7 @@ __all__ = [
     "GateResult",
     "MetricComparison",
     "MetricScore",
+    "ReferenceComparison",
     "RunResult",
     "ScorecardRow",
     "TaskComparison",
@@ -110,6 +111,12 @@ class ScorecardRow:
     n: int | None = None  # paired items, summed over the tasks
     gate: str | None = None  # worst gate outcome of the dimension's tasks (None: no gates)
     se: float | None = None
+    # tuned vs the suite's reference (None without one, or when a task of the dimension has none)
+    reference: float | None = None
+    vs_reference: float | None = None  # tuned - reference
+    vs_reference_ci_low: float | None = None
+    vs_reference_ci_high: float | None = None
+    vs_reference_se: float | None = None
 
 
 @dataclass(frozen=True)
@@ -128,8 +135,25 @@ class FlippedItem:
 
 
 @dataclass(frozen=True)
+class ReferenceComparison:
+    """One task's tuned model against the suite's reference, paired item by item like base vs tuned.
+
+    In each metric ``base`` (and ``base_ci_*``) is the *reference's* score and ``delta`` is
+    tuned - reference. ``skipped`` says why a task has no reference numbers (a shot count the task
+    cannot do, a few-shot pool that would use evaluated items); ``metrics`` is then empty.
+    """
+
+    metrics: tuple[MetricComparison, ...] = ()
+    config: dict[str, Any] = field(default_factory=dict)  # the reference task's options (its shots)
+    skipped: str | None = None
+
+    def metric(self, name: str) -> MetricComparison:
+        return next(m for m in self.metrics if m.metric == name)
+
+
+@dataclass(frozen=True)
 class TaskComparison:
-    """All metrics of one task."""
+    """All metrics of one task (and, with a suite ``reference``, tuned vs that reference)."""
 
     task: str
     dimension: str
@@ -138,6 +162,7 @@ class TaskComparison:
     config: dict[str, Any]
     metrics: tuple[MetricComparison, ...]
     flipped: tuple[FlippedItem, ...] = ()
+    reference: ReferenceComparison | None = None
 
     def metric(self, name: str) -> MetricComparison:
         return next(m for m in self.metrics if m.metric == name)
@@ -162,6 +187,9 @@ class ComparisonResult:
     vacuous: tuple[str, ...] = ()
     allow_vacuous: bool = False
     scorecard: tuple[ScorecardRow, ...] = ()
+    #: the second baseline (suite ``reference:``), report only: ``{"label", "spec", "fingerprint",
+    #: "loaded", "shots"}``; None without one
+    reference: dict[str, Any] | None = None
 
     @property
     def exit_code(self) -> int:

@@ -4,6 +4,8 @@ Each row is built from the *primary* metric of every task of that dimension. Wit
 that task's paired estimate, unchanged. With several tasks the row is the unweighted mean over tasks
 of base, tuned and delta, with the standard error of ``stats.mean_of_deltas`` (from each task's exact
 SE, never from a CI width). A dimension no task evaluated has status ``"not run"`` and no numbers.
+With a suite ``reference``, the ``reference``/``vs_reference*`` fields are the same computation on
+tuned vs the reference (only when every task of the dimension has reference numbers).
 """
 
 from __future__ import annotations
@@ -37,6 +39,24 @@ def _se(tc: TaskComparison, alpha: float) -> float:
     return (m.ci_high - m.ci_low) / (2.0 * float(ndtri(1.0 - m.alpha / 2.0)))
 
 
+def _vs_reference(
+    mine: Sequence[TaskComparison], alpha: float
+) -> tuple[float | None, float | None, float | None, float | None, float | None]:
+    """(reference, tuned - reference, its interval, se) of a dimension; Nones when a task has none."""
+    refs = [tc.reference for tc in mine]
+    if not refs or any(r is None or not r.metrics for r in refs):
+        return None, None, None, None, None
+    ms = [r.metric(tc.primary) for r, tc in zip(refs, mine, strict=True) if r is not None]
+    if len(ms) == 1:
+        m = ms[0]
+        return m.base, m.delta, m.ci_low, m.ci_high, m.se
+    ses = [m.se for m in ms]
+    if any(x is None for x in ses):
+        return None, None, None, None, None
+    delta, se, lo, hi = mean_of_deltas([m.delta for m in ms], [float(x or 0.0) for x in ses], alpha=alpha)
+    return sum(m.base for m in ms) / len(ms), delta, lo, hi, se
+
+
 def build_scorecard(
     tasks: Sequence[TaskComparison], gates: Sequence[GateResult], *, alpha: float = 0.05
 ) -> tuple[ScorecardRow, ...]:
@@ -65,6 +85,7 @@ def build_scorecard(
             )
             base, tuned = sum(m.base for m in ms) / k, sum(m.tuned for m in ms) / k
             metric = f"mean of {k} tasks"
+        ref, vs, vs_lo, vs_hi, vs_se = _vs_reference(mine, alpha)
         rows.append(
             ScorecardRow(
                 dimension=dim,
@@ -80,6 +101,11 @@ def build_scorecard(
                 n=sum(m.n for m in ms),
                 gate=gate,
                 se=se,
+                reference=ref,
+                vs_reference=vs,
+                vs_reference_ci_low=vs_lo,
+                vs_reference_ci_high=vs_hi,
+                vs_reference_se=vs_se,
             )
         )
     return tuple(rows)

@@ -39,7 +39,8 @@ class RunRecord:
     ``roles`` maps each role (``base``, ``tuned``, ``model``, ``judge`` ...) to the model spec it ran;
     ``parent_id`` links a run that attaches to another one (a safety or preference result to the
     compare run it judges). ``pid``/``host``/``heartbeat_at`` say who is running it and when it last
-    showed life: a ``running`` run whose process is gone is reported as ``interrupted``.
+    showed life: a ``running`` run whose process is gone is reported as ``interrupted``. ``step`` and
+    ``training``: a checkpoint run's training step and the training run it belongs to.
     """
 
     id: str
@@ -58,6 +59,8 @@ class RunRecord:
     pid: int | None = None
     host: str | None = None
     heartbeat_at: dt.datetime | None = None
+    step: int | None = None
+    training: str | None = None
 
     def spec(self, role: str) -> str | None:
         """The model spec of ``role`` in this run (None when the run has no such role)."""

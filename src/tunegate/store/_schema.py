@@ -8,6 +8,9 @@ scores       per-item scores of a run: (run, role, task, item, metric) -> value
 items        per-item texts of a run: (run, role, task, item) -> input, reference, full output and the
              cache keys of the responses it was scored from
 
+Revision 0005 added ``runs.step`` and ``runs.training``: a checkpoint run's training step and the
+training run it belongs to (``tunegate history --checkpoints``).
+
 Revision 0002 replaced ``runs.base``/``runs.tuned`` by ``runs.roles``, moved ``scores.output`` to
 ``items`` and dropped the write-only ``comparisons`` table (its data is in ``runs.result``).
 """
@@ -29,7 +32,7 @@ from sqlalchemy import (
 __all__ = ["SCHEMA_REVISION", "items", "metadata", "models", "responses", "runs", "scores"]
 
 #: the alembic head these tables match (a test checks it against the migrations folder)
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 metadata = MetaData()
 
@@ -71,6 +74,8 @@ runs = Table(
     Column("pid", Integer, nullable=True),
     Column("host", String(255), nullable=True),
     Column("heartbeat_at", DateTime(timezone=True), nullable=True),
+    Column("step", Integer, nullable=True),  # training step of a checkpoint run (0005)
+    Column("training", String(255), nullable=True, index=True),  # the training it belongs to (0005)
 )
 
 scores = Table(

@@ -293,10 +293,21 @@ class Store:
         roles: Mapping[str, str],
         config: Mapping[str, Any],
         parent: str | None = None,
+        step: int | None = None,
+        training: str | None = None,
     ) -> RunHandle:
-        """Start a run; use as ``with store.run(...) as run:`` (see :mod:`tunegate.store._lifecycle`)."""
+        """Start a run; use as ``with store.run(...) as run:`` (see :mod:`tunegate.store._lifecycle`).
+
+        ``step``/``training``: the run evaluates the checkpoint saved at that step of that training."""
         run_id = self.start_run(
-            kind=kind, suite=suite, suite_hash=suite_hash, roles=roles, config=config, parent=parent
+            kind=kind,
+            suite=suite,
+            suite_hash=suite_hash,
+            roles=roles,
+            config=config,
+            parent=parent,
+            step=step,
+            training=training,
         )
         return RunHandle(self, run_id)
 
@@ -309,6 +320,8 @@ class Store:
         roles: Mapping[str, str],
         config: Mapping[str, Any],
         parent: str | None = None,
+        step: int | None = None,
+        training: str | None = None,
     ) -> str:
         """Insert a ``running`` row owned by this process; prefer :meth:`run`, which also ends it."""
         if parent is not None:
@@ -332,6 +345,8 @@ class Store:
                     pid=os.getpid(),
                     host=this_host(),
                     heartbeat_at=now,
+                    step=step,
+                    training=training[:255] if training is not None else None,
                 )
             )
         return run_id
@@ -391,9 +406,16 @@ class Store:
         *,
         kind: str | None = None,
         parent: str | None = None,
+        training: str | None = None,
+        checkpoints: bool = False,
     ) -> list[RunRecord]:
-        """Runs, newest first; optionally only those of ``suite``, of ``kind``, or attached to ``parent``."""
+        """Runs, newest first; optionally only those of ``suite``, of ``kind``, attached to ``parent``,
+        of one ``training``, or (``checkpoints``) only runs that record a training step."""
         q = sa.select(t.runs).order_by(t.runs.c.started_at.desc()).limit(limit)
+        if training is not None:
+            q = q.where(t.runs.c.training == training)
+        if checkpoints:
+            q = q.where(t.runs.c.step.is_not(None))
         if suite:
             q = q.where(t.runs.c.suite == suite)
         if kind:
@@ -439,6 +461,8 @@ class Store:
                     pid=r["pid"],
                     host=r["host"],
                     heartbeat_at=_aware(r["heartbeat_at"]),
+                    step=r["step"],
+                    training=r["training"],
                 )
             )
         if stale:

@@ -13,11 +13,11 @@ from tunegate._files import SUITE_MAX_BYTES, read_user_text
 from tunegate.errors import SuiteError
 from tunegate.registry import did_you_mean
 from tunegate.suite._check import SuiteProblems, suite_problems
-from tunegate.suite._schema import GateSpec, SuiteSpec, TaskEntry
+from tunegate.suite._schema import GateSpec, ReferenceSpec, SuiteSpec, TaskEntry
 from tunegate.suite._yaml import load_yaml
 from tunegate.tasks import TASKS, Task, TaskOptions
 
-__all__ = ["build_task", "builtin_suites", "load_suite", "suite_hash", "validate_suite"]
+__all__ = ["build_task", "builtin_suites", "load_suite", "parse_reference", "suite_hash", "validate_suite"]
 
 
 def builtin_suites() -> dict[str, Path]:
@@ -36,7 +36,11 @@ def _model_for(loc: tuple[Any, ...]) -> type[BaseModel]:
         field = model.model_fields.get(str(part))
         if field is None:
             break
-        nested: dict[str, type[BaseModel]] = {"tasks": TaskEntry, "gates": GateSpec}
+        nested: dict[str, type[BaseModel]] = {
+            "tasks": TaskEntry,
+            "gates": GateSpec,
+            "reference": ReferenceSpec,
+        }
         nxt = nested.get(str(part))
         if nxt is None:
             break
@@ -56,6 +60,9 @@ def _explain_one(first: Any, source: str) -> str:
             f"Allowed keys: {', '.join(allowed)}"
         )
     msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "model_type":  # a scalar where a mapping belongs
+        keys = ", ".join(sorted(_model_for(loc).model_fields))
+        return f"{source}: {where}: expected a mapping with the keys {keys}, got {first.get('input')!r}"
     return f"{source}: {where}: {msg}"
 
 
@@ -125,11 +132,45 @@ def _packaged_paths(suite: SuiteSpec, folder: Path) -> SuiteSpec:
     return suite.model_copy(update={"tasks": tuple(tasks)})
 
 
-def build_task(entry: TaskEntry) -> Task:
-    """Instantiate the registered task of a suite entry."""
+def parse_reference(text: str, source: str = "--reference") -> ReferenceSpec:
+    """``--reference``: ``shots=K``, ``model=SPEC``, both joined by ``,`` (``shots=3,model=SPEC``), or
+    a bare model spec. Errors say what is allowed, as for a suite's ``reference:`` key."""
+    text = text.strip()
+    raw: dict[str, Any] = {}
+    rest = text
+    if rest.startswith("shots="):
+        shots, _, rest = rest.removeprefix("shots=").partition(",")
+        raw["shots"] = int(shots) if shots.strip().isdigit() else shots
+    if rest.startswith("model="):
+        raw["model"] = rest.removeprefix("model=")
+    elif rest and "shots" in raw:
+        raw["unknown"] = rest  # "shots=3,xyz": refused below, with the allowed forms
+    elif rest:
+        raw["model"] = rest  # a bare model spec (which may itself hold "," or "=")
+    try:
+        return ReferenceSpec.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            where, msg = "", f"after shots=K only model=SPEC may follow, got {raw['unknown']!r}"
+        raise SuiteError(
+            f"{source} {text!r}: {where + ': ' if where else ''}{msg}. "
+            "Use shots=K (base with K few-shot examples), model=SPEC, shots=K,model=SPEC or a model spec"
+        ) from None
+
+
+def build_task(entry: TaskEntry, *, held_out: frozenset[str] = frozenset()) -> Task:
+    """Instantiate the registered task of a suite entry (``held_out``: item ids never used as shots)."""
     cls = TASKS.get(entry.task)
     opts = TaskOptions(
-        limit=entry.limit, shots=entry.shots, seed=entry.seed, data=entry.data, extra=entry.options
+        limit=entry.limit,
+        shots=entry.shots,
+        seed=entry.seed,
+        data=entry.data,
+        extra=entry.options,
+        held_out=held_out,
     )
     return cls(opts)
 
@@ -142,5 +183,9 @@ def validate_suite(suite: SuiteSpec, source: str = "suite") -> None:
 
 
 def suite_hash(suite: SuiteSpec) -> str:
-    """Stable hash of a suite's content (for grouping runs in history)."""
-    return hashlib.sha256(json.dumps(suite.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    """Stable hash of a suite's content (for grouping runs in history).
+
+    The ``reference`` is left out: it adds a report-only column and changes no base or tuned number,
+    so runs with and without it stay comparable (and older suites keep their hash)."""
+    data = suite.model_dump(mode="json", exclude={"reference"})
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

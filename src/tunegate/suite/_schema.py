@@ -16,6 +16,7 @@ Validated by pydantic with unknown keys refused (``extra="forbid"``)::
           - max_drop: 0.01      # retention may drop at most 1.0 point
     alpha: 0.05                 # suite defaults for every gate (a gate may override alpha)
     min_detectable: 0.05        # the effect beyond the tolerance every gate must be able to catch
+    reference: {shots: 3}       # optional second baseline: base with a 3-shot prompt (or model: SPEC)
 
 How each gate is decided (tests, power, Holm, ``min_n``) is in ``docs/statistics.md``.
 """
@@ -24,9 +25,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["GateSpec", "PreferenceEntry", "SuiteSpec", "TaskEntry"]
+__all__ = ["GateSpec", "PreferenceEntry", "ReferenceSpec", "SuiteSpec", "TaskEntry"]
 
 
 class _Strict(BaseModel):
@@ -112,6 +113,39 @@ class PreferenceEntry(_Strict):
     limit: int = Field(default=20, gt=0, le=1000, description="items judged (each in both orders)")
 
 
+class ReferenceSpec(_Strict):
+    """A second baseline, shown beside base (report only: gates stay on base vs tuned).
+
+    ``shots: 3``: the base model with a 3-shot prompt, the examples drawn by each task from its own
+    few-shot pool (never from the evaluated items); ``model: SPEC``: another model, with the suite's
+    prompts; both: that model with that many shots.
+    """
+
+    shots: int | None = Field(
+        default=None, description="few-shot examples in the reference's prompts (a positive integer)"
+    )
+    model: str | None = Field(default=None, min_length=1, description="reference model spec (default: base)")
+
+    @field_validator("shots", mode="before")
+    @classmethod
+    def _positive(cls, v: Any) -> Any:
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise ValueError(f"shots must be a positive integer, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _something(self) -> ReferenceSpec:
+        if self.shots is None and self.model is None:
+            raise ValueError("a reference needs shots (a positive integer), model (a model spec), or both")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How reports name it: ``base, 3-shot``, ``hf:other``, ``hf:other, 3-shot``."""
+        who = self.model or "base"
+        return f"{who}, {self.shots}-shot" if self.shots else who
+
+
 class SuiteSpec(_Strict):
     """A whole suite."""
 
@@ -129,6 +163,9 @@ class SuiteSpec(_Strict):
     min_n: int = Field(default=30, ge=2, description="paired items below which every gate is inconclusive")
     preference: PreferenceEntry | None = Field(
         default=None, description="an automatic pairwise-judge estimate for the preference row"
+    )
+    reference: ReferenceSpec | None = Field(
+        default=None, description="a second baseline column (prompting, or another model); report only"
     )
 
     @model_validator(mode="after")

@@ -84,13 +84,19 @@ class ItemScore:
 
 @dataclass(frozen=True)
 class TaskOptions:
-    """Options every task accepts; task-specific ones come in ``extra``."""
+    """Options every task accepts; task-specific ones come in ``extra``.
+
+    ``held_out``: ids of items that must never be used as few-shot examples (the items another model
+    is evaluated on, when a suite's ``reference: {shots: K}`` prompts the base model); a task whose
+    few-shot pool is its own evaluation data leaves them out of it.
+    """
 
     limit: int | None = None
     shots: int = 0
     seed: int = 1234
     data: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    held_out: frozenset[str] = frozenset()
 
 
 class Task(ABC):

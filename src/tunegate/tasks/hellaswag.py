@@ -6,7 +6,9 @@ Scored as lm-evaluation-harness scores it: the query is ``preprocess(activity_la
 the ending's length in characters. Drift and calibration (``gold_logprob``, ``gold_prob``, ``brier``,
 ``ece``) use the unnormalised log-likelihoods. Few-shot examples (``shots``) are drawn with a fixed
 seed from the other rows (the shipped data has no training split), joined by a blank line, each
-followed by its correct ending, and are the same for every model.
+followed by its correct ending, and are the same for every model. Rows in ``TaskOptions.held_out``
+(the items a suite's ``reference: {shots: K}`` is compared on) are never drawn: with ``limit: 100``
+the shots then come from the 700 rows not evaluated.
 
 Data: 800 validation rows shipped in ``tunegate/data/hellaswag`` (see its SOURCE.md).
 """
@@ -18,6 +20,7 @@ import re
 from collections.abc import Sequence
 
 from tunegate._paths import package_data
+from tunegate.errors import ConfigError
 from tunegate.metrics import choice_signals, predicted_choice, predicted_choice_norm
 from tunegate.models import LoglikelihoodRequest, LoglikelihoodResult, Request, Result
 from tunegate.tasks._base import CHOICE_SIGNALS, Doc, ItemScore, MetricInfo, Task, TaskOptions
@@ -72,7 +75,13 @@ class HellaSwag(Task):
     def _fewshot_prefix(self, doc: Doc) -> str:
         if not self.options.shots:
             return ""
-        pool = [d for d in self.all_docs() if d.id != doc.id]
+        held = self.options.held_out
+        pool = [d for d in self.all_docs() if d.id != doc.id and d.id not in held]
+        if len(pool) < self.options.shots:
+            raise ConfigError(
+                f"hellaswag: {self.options.shots} shots need {self.options.shots} rows that are not "
+                f"evaluated; only {len(pool)} are left (set a smaller `limit:`)"
+            )
         rng = random.Random(f"{self.options.seed}:{doc.id}")
         shots = rng.sample(pool, self.options.shots)
         return "".join(
