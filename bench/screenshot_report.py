@@ -47,7 +47,11 @@ def screenshot(html: Path, out: Path, *, width: int, chromium: str, full_page: b
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("result", type=Path, help="a tunegate.result/v1 JSON file (tunegate compare --json)")
+    ap.add_argument(
+        "result",
+        type=Path,
+        help="a tunegate.result/v1 JSON file (tunegate compare --json), or an HTML report to shoot as it is",
+    )
     ap.add_argument("--out", type=Path, default=Path("report.png"), help="PNG to write")
     ap.add_argument("--html", type=Path, help="also keep the rendered HTML here")
     ap.add_argument(
@@ -58,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     a = ap.parse_args(argv)
 
+    if a.result.suffix == ".html":  # e.g. the side-by-side index of make demo (out/demo.html)
+        errors = screenshot(
+            a.result, a.out, width=a.width, chromium=a.chromium, full_page=not a.viewport_only
+        )
+        for e in errors:
+            print(f"console error: {e}", file=sys.stderr)
+        print(f"wrote {a.out} ({a.out.stat().st_size} bytes)")
+        return 1 if errors else 0
     result = result_from_json(json.loads(a.result.read_text(encoding="utf-8")))
     history = [json.loads(p.read_text(encoding="utf-8")) for p in a.history]
     with tempfile.TemporaryDirectory() as tmp:
