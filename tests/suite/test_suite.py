@@ -19,8 +19,10 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_builtin_demo_suite_is_valid() -> None:
     assert "demo" in builtin_suites()
     suite = load_suite("demo")
-    assert [t.task for t in suite.tasks] == ["triviaqa", "hellaswag"]
-    assert all(t.gates for t in suite.tasks)
+    # five dimensions: target task, retention (two tasks), safety, regression; preference by a judge
+    assert [t.task for t in suite.tasks] == ["triviaqa", "hellaswag", "mmlu", "safety", "regression"]
+    assert [t.task for t in suite.tasks if t.gates] == ["triviaqa", "hellaswag", "regression"]
+    assert suite.preference is not None and suite.preference.tasks == ("triviaqa",)
 
 
 @pytest.mark.parametrize(

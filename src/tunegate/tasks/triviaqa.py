@@ -8,7 +8,7 @@ newline (at most 16 new tokens; the shipped answers are at most 10 tokens). ``ex
 
 Few-shot (``shots``): ``shots`` solved examples (``context + " " + answer``, each followed by a blank
 line) come before the question, the same ones for every item, drawn with the task's ``seed`` from the
-few-shot pool: the shipped ``train.jsonl`` (480 rows, disjoint from ``eval.jsonl``), or the JSONL file
+few-shot pool: the shipped ``train.jsonl`` (1,200 rows, disjoint from ``eval.jsonl``), or the JSONL file
 of the ``fewshot_data`` option (fields ``context`` and ``answer``). A pool row whose question is also
 an evaluated one is never drawn.
 """
