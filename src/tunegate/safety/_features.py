@@ -35,6 +35,7 @@ __all__ = [
     "chunk_embeddings",
     "dense_matrix",
     "embed_texts",
+    "embed_windows",
     "harm_blocks",
     "refusal_blocks",
     "tfidf_matrix",
@@ -61,20 +62,29 @@ def _windows(ids: list[int]) -> list[list[int]]:
     return out
 
 
-def chunk_embeddings(texts: Sequence[str]) -> list[NDArray[np.float64]]:
-    """Per text, its window embeddings (``k x 384``, unit rows; an empty text: one zero row)."""
+def embed_windows(
+    texts: Sequence[str], *, first_only: bool = False
+) -> tuple[list[NDArray[np.float64]], list[int]]:
+    """Per text, its window embeddings (``k x 384``, unit rows; an empty text: one zero row) and its
+    window count (0 for an empty text). ``first_only``: embed only the first window (the count stays
+    the full one). Identical texts are embedded once."""
     import torch
 
     from tunegate.regression._embed import _LOCK, _load
 
     tok, model = _load()
+    uniq = list(dict.fromkeys(texts))
     wins: list[list[int]] = []
     owner: list[int] = []
-    for i, t in enumerate(texts):
+    n_windows: dict[str, int] = {}
+    for i, t in enumerate(uniq):
         if not t.strip():
+            n_windows[t] = 0
             continue
         ids = tok(t[:_MAX_CHARS], add_special_tokens=False, verbose=False)["input_ids"]
-        for w in _windows(list(ids)):
+        ws = _windows(list(ids))
+        n_windows[t] = len(ws)
+        for w in ws[:1] if first_only else ws:
             wins.append([tok.cls_token_id, *w, tok.sep_token_id])
             owner.append(i)
     emb = np.zeros((len(wins), DIM), dtype=np.float64)
@@ -90,10 +100,21 @@ def chunk_embeddings(texts: Sequence[str]) -> list[NDArray[np.float64]]:
         m = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = torch.nn.functional.normalize((hidden * m).sum(1) / m.sum(1).clamp(min=1e-9), p=2, dim=1)
         emb[idx] = pooled.numpy().astype(np.float64)
-    out: list[list[NDArray[np.float64]]] = [[] for _ in texts]
+    rows: list[list[NDArray[np.float64]]] = [[] for _ in uniq]
     for row, i in zip(emb, owner, strict=True):
-        out[i].append(row)
-    return [np.stack(r) if r else np.zeros((1, DIM)) for r in out]
+        rows[i].append(row)
+    by_text = {t: np.stack(r) if r else np.zeros((1, DIM)) for t, r in zip(uniq, rows, strict=True)}
+    return [by_text[t] for t in texts], [n_windows[t] for t in texts]
+
+
+def chunk_embeddings(texts: Sequence[str]) -> list[NDArray[np.float64]]:
+    """Per text, its window embeddings (``k x 384``, unit rows; an empty text: one zero row)."""
+    return embed_windows(texts)[0]
+
+
+def _count(chunks: NDArray[np.float64]) -> int:
+    """Window count of a full chunk array (an empty text's zero row counts 0)."""
+    return int((np.abs(chunks).sum(axis=1) > 0).sum())
 
 
 def embed_texts(texts: Sequence[str]) -> NDArray[np.float64]:
@@ -128,10 +149,14 @@ def harm_blocks(
     responses: Sequence[str],
     chunks: Sequence[NDArray[np.float64]] | None = None,
 ) -> dict[str, NDArray[np.float64]]:
-    """Dense blocks of the harm judge (``chunks``: ``chunk_embeddings(behaviors + responses)``)."""
+    """Dense blocks of the harm judge (``chunks``: ``chunk_embeddings(behaviors + responses)``; when
+    not given, the behaviours' first windows and all the responses' windows are embedded)."""
     n = len(responses)
+    counts: list[int] | None = None
     if chunks is None:
-        chunks = chunk_embeddings([*behaviors, *responses])
+        eb_chunks = embed_windows(behaviors, first_only=True)[0]
+        r_chunks, counts = embed_windows(responses)
+        chunks = [*eb_chunks, *r_chunks]
     rows: dict[str, list[Any]] = {k: [] for k in ("head", "mean", "max", "eb", "prod", "diff", "sc")}
     for i in range(n):
         eb, cr = chunks[i][0], chunks[n + i]
@@ -150,7 +175,7 @@ def harm_blocks(
                 float(cos.max()),
                 float(cos.mean()),
                 len(bw & rw) / max(1, len(bw)),
-                *_response_scalars(responses[i], int((np.abs(cr).sum(axis=1) > 0).sum())),
+                *_response_scalars(responses[i], counts[i] if counts is not None else _count(cr)),
             ]
         )
     return {k: np.asarray(v, dtype=np.float64).reshape(n, -1) for k, v in rows.items()}
@@ -160,11 +185,18 @@ def refusal_blocks(
     prompts: Sequence[str],
     responses: Sequence[str],
     chunks: Sequence[NDArray[np.float64]] | None = None,
+    *,
+    pooled: bool = True,
 ) -> dict[str, NDArray[np.float64]]:
-    """Dense blocks of the refusal judge (``chunks``: ``chunk_embeddings(prompts + responses)``)."""
+    """Dense blocks of the refusal judge (``chunks``: ``chunk_embeddings(prompts + responses)``; when
+    not given, the prompts' first windows and the responses' windows are embedded — only the first
+    ones unless ``pooled``, in which case the ``mean`` and ``max`` blocks are not meaningful)."""
     n = len(responses)
+    counts: list[int] | None = None
     if chunks is None:
-        chunks = chunk_embeddings([*prompts, *responses])
+        p_chunks = embed_windows(prompts, first_only=True)[0]
+        r_chunks, counts = embed_windows(responses, first_only=not pooled)
+        chunks = [*p_chunks, *r_chunks]
     rows: dict[str, list[Any]] = {k: [] for k in ("head", "mean", "max", "ep", "sc")}
     for i in range(n):
         ep, cr = chunks[i][0], chunks[n + i]
@@ -172,7 +204,10 @@ def refusal_blocks(
             rows[k].append(v)
         rows["ep"].append(ep)
         rows["sc"].append(
-            [float(cr[0] @ ep), *_response_scalars(responses[i], int((np.abs(cr).sum(axis=1) > 0).sum()))]
+            [
+                float(cr[0] @ ep),
+                *_response_scalars(responses[i], counts[i] if counts is not None else _count(cr)),
+            ]
         )
     return {k: np.asarray(v, dtype=np.float64).reshape(n, -1) for k, v in rows.items()}
 

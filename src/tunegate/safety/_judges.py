@@ -153,7 +153,8 @@ class LearnedJudge:
         w, p = self.weights, self._params
         responses = [r.response or "" for r in rows]
         if self.kind == "refusal":
-            blocks = refusal_blocks([r.prompt or "" for r in rows], responses)
+            pooled = bool({"mean", "max"} & set(w["blocks"]))  # else the first windows are enough
+            blocks = refusal_blocks([r.prompt or "" for r in rows], responses, pooled=pooled)
         else:
             blocks = harm_blocks([r.behavior or r.prompt or "" for r in rows], responses)
         z = (dense_matrix(blocks, w["blocks"]) - p["mean"]) / p["scale"]
