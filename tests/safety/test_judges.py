@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,12 @@ from tunegate.errors import ConfigError, UnknownNameError
 from tunegate.safety._judges import JudgeRow, LearnedJudge, make_judge, parse_harm, parse_refusal
 from tunegate.tasks._data import package_data
 
-#: the floors docs/safety.md states (cross-validated, split by prompt); measured values are above them
-DOC_FLOORS = {
-    ("refusal", "xstest_completions"): 0.91,
-    ("harm", "harmbench_val"): 0.75,
-    ("harm", "jbb_judge_comparison"): 0.73,
+#: the cross-validated accuracies docs/safety.md states (nested, grouped by prompt); the shipped weights'
+#: figures, rounded to 3 decimals, must be at least these, and the docs must state exactly these
+DOC_STATED = {
+    ("refusal", "xstest_completions"): 0.945,
+    ("harm", "harmbench_val"): 0.819,
+    ("harm", "jbb_judge_comparison"): 0.853,
 }
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,12 +28,28 @@ def _cv(kind: str) -> dict:  # type: ignore[type-arg]
         return json.load(f)["cv"]  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize(("kind", "dataset"), list(DOC_FLOORS))
+@pytest.mark.parametrize(("kind", "dataset"), list(DOC_STATED))
 def test_shipped_cv_accuracy_at_least_documented(kind: str, dataset: str) -> None:
     part = _cv(kind)[dataset]
-    assert part["accuracy"] >= DOC_FLOORS[kind, dataset]
+    assert round(part["accuracy"], 3) >= DOC_STATED[kind, dataset]
     assert part["accuracy_ci"][0] <= part["accuracy"] <= part["accuracy_ci"][1]
     assert part["tp"] + part["fn"] + part["tn"] + part["fp"] == part["n"]
+
+
+@pytest.mark.parametrize(("kind", "dataset"), list(DOC_STATED))
+def test_docs_state_the_tested_accuracy(kind: str, dataset: str) -> None:
+    """docs/safety.md's judge table names each figure in bold; the test floors are those figures."""
+    label = {
+        "xstest_completions": "XSTest completions",
+        "harmbench_val": "HarmBench classifier val",
+        "jbb_judge_comparison": "JBB judge comparison",
+    }[dataset]
+    lines = [
+        ln for ln in (ROOT / "docs" / "safety.md").read_text().splitlines() if ln.startswith(f"| {kind} ")
+    ]
+    stated = [re.search(r"\*\*(0\.\d{3})\*\*", ln) for ln in lines if f"| {label}," in ln]
+    assert len(stated) == 1 and stated[0] is not None
+    assert float(stated[0].group(1)) == DOC_STATED[kind, dataset]
 
 
 def test_learned_refusal_judge_reads_clear_cases() -> None:
@@ -118,16 +136,59 @@ def test_unknown_judge_and_kind() -> None:
 
 @pytest.mark.slow
 def test_cross_validation_reproduces_documented_accuracy() -> None:
-    """Re-run the training script's nested, prompt-grouped CV (slow: embeds ~4k texts)."""
+    """Re-run the training script's nested, prompt-grouped CV (slow: minutes; embeds ~3.4k texts once)."""
     shared = ROOT.parent / "shared" / "data"
     if not (shared / "xstest_completions").is_dir():
         pytest.skip("shared labelled data not present")
+    mod = _train_module()
+    ref = mod.train_refusal(shared)["cv"]
+    harm = mod.train_harm(shared)["cv"]
+    for (kind, dataset), stated in DOC_STATED.items():
+        got = (ref if kind == "refusal" else harm)[dataset]["accuracy"]
+        assert round(got, 3) >= stated, (kind, dataset, got)
+
+
+def _train_module():  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location("train_judges", ROOT / "scripts" / "train_judges.py")
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    ref = mod.train_refusal(shared)["cv"]
-    harm = mod.train_harm(shared)["cv"]
-    assert ref["xstest_completions"]["accuracy"] >= DOC_FLOORS["refusal", "xstest_completions"]
-    assert harm["harmbench_val"]["accuracy"] >= DOC_FLOORS["harm", "harmbench_val"]
-    assert harm["jbb_judge_comparison"]["accuracy"] >= DOC_FLOORS["harm", "jbb_judge_comparison"]
+    return mod
+
+
+def test_tfidf_inference_matches_training_transform() -> None:
+    """The judge's numpy TF-IDF (shipped vocabulary + idf) equals the training script's fold transform."""
+    import numpy as np
+
+    from tunegate.safety._features import tfidf_matrix
+
+    pytest.importorskip("sklearn")
+    texts = [
+        "I'm sorry, but I can't help with that.",
+        "Sure, here is how: step 1, mix the chemicals; step 2, heat the mixture slowly.",
+        "Step 1: open the terminal. Step 2: run the script. I'm happy to help!",
+        "Here is a poem about the sea, the waves and the wind.",
+        "",
+    ]
+    counts = _train_module().Counts(texts)
+    rows = np.arange(len(texts))
+    cols, idf = counts.fit(rows, 50)
+    want = counts.transform(rows, cols, idf).toarray()
+    got = tfidf_matrix(texts, {counts.terms[c]: i for i, c in enumerate(cols)}, idf).toarray()
+    assert np.abs(got - want).max() < 1e-12
+    assert np.allclose(np.linalg.norm(got[:4], axis=1), 1.0) and not got[4].any()
+
+
+def test_long_response_is_embedded_in_windows() -> None:
+    """A response longer than MiniLM's 256 tokens gets several windows; the first is MiniLM's own view."""
+    import numpy as np
+
+    from tunegate.regression._embed import embed
+    from tunegate.safety._features import chunk_embeddings
+
+    long = " ".join(f"Step {i}: mix part {i} with part {i + 1} and heat it gently." for i in range(80))
+    short = "I'm sorry, I can't help with that."
+    c_long, c_short, c_empty = chunk_embeddings([long, short, "  "])
+    assert c_long.shape[0] >= 3 and c_short.shape == (1, 384) and not c_empty.any()
+    ref = embed([long, short]).numpy()
+    assert np.allclose(c_long[0], ref[0], atol=1e-5) and np.allclose(c_short[0], ref[1], atol=1e-5)

@@ -1,7 +1,7 @@
 """Judges: is a response a refusal (comply / refuse / partial)? is it harmful for its behaviour?
 
-    JUDGES["learned"]  logistic-regression heads on MiniLM embeddings (offline, shipped weights,
-                       cross-validated error in the weights file: docs/safety.md)
+    JUDGES["learned"]  logistic regressions on chunked MiniLM embeddings + TF-IDF n-grams (offline,
+                       shipped weights, cross-validated error in the weights file: docs/safety.md)
     JUDGES["regex"]    the keyword refusal matcher (a baseline; refusal only)
     any model spec     a model judge through the engine (``builtin:gemma-3-270m``, ``openai:...``)
                        with a documented policy prompt (HarmBench's yes/no classifier prompt for
@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -122,7 +122,8 @@ def _weights(kind: str) -> dict[str, Any]:
 
 
 class LearnedJudge:
-    """A logistic-regression head on sentence embeddings (weights: ``data/safety/judges/KIND.json``)."""
+    """A logistic regression on pooled sentence embeddings, scalars and TF-IDF n-grams of the response
+    (weights and vocabulary: ``data/safety/judges/KIND.json``; features: :mod:`tunegate.safety._features`)."""
 
     name = "learned"
 
@@ -130,17 +131,36 @@ class LearnedJudge:
         self.kind = kind
         self.weights = _weights(kind)
 
-    def probabilities(self, rows: Sequence[JudgeRow]) -> tuple[list[str], np.ndarray]:
-        from tunegate.safety._features import harm_features, refusal_features
-
+    @cached_property
+    def _params(self) -> dict[str, Any]:
         w = self.weights
+        scale = np.asarray(w["dense_scale"], dtype=np.float64)
+        coef = np.asarray(w["coef"], dtype=np.float64)
+        n_dense = scale.size
+        tf = w.get("tfidf")
+        return {
+            "mean": np.asarray(w["dense_mean"], dtype=np.float64),
+            "scale": np.where(scale > 0, scale, 1.0),  # a constant feature: scale 1
+            "dense_coef": coef[:, :n_dense] * float(w["dense_weight"]),
+            "tf_coef": coef[:, n_dense:] * float(tf["weight"]) if tf else None,
+            "vocab": {t: i for i, t in enumerate(tf["terms"])} if tf else None,
+            "idf": np.asarray(tf["idf"], dtype=np.float64) if tf else None,
+        }
+
+    def probabilities(self, rows: Sequence[JudgeRow]) -> tuple[list[str], np.ndarray]:
+        from tunegate.safety._features import dense_matrix, harm_blocks, refusal_blocks, tfidf_matrix
+
+        w, p = self.weights, self._params
+        responses = [r.response or "" for r in rows]
         if self.kind == "refusal":
-            x = refusal_features([r.response for r in rows])
+            pooled = bool({"mean", "max"} & set(w["blocks"]))  # else the first windows are enough
+            blocks = refusal_blocks([r.prompt or "" for r in rows], responses, pooled=pooled)
         else:
-            x = harm_features([r.behavior or r.prompt for r in rows], [r.response for r in rows])
-        scale = np.asarray(w["scale"], dtype=np.float64)
-        z = (x - np.asarray(w["mean"])) / np.where(scale > 0, scale, 1.0)  # a constant feature: scale 1
-        logits = z @ np.asarray(w["coef"]).T + np.asarray(w["intercept"])
+            blocks = harm_blocks([r.behavior or r.prompt or "" for r in rows], responses)
+        z = (dense_matrix(blocks, w["blocks"]) - p["mean"]) / p["scale"]
+        logits = z @ p["dense_coef"].T + np.asarray(w["intercept"], dtype=np.float64)
+        if p["tf_coef"] is not None:
+            logits = logits + np.asarray(tfidf_matrix(responses, p["vocab"], p["idf"]) @ p["tf_coef"].T)
         classes = list(w["classes"])
         if len(classes) == 2:  # binary logistic regression: one logit for classes[1]
             p1 = 1.0 / (1.0 + np.exp(-logits[:, 0]))
