@@ -469,7 +469,7 @@ base model's **exactly** (`torch.equal`: {disable_exact}).
   `{command}`
 - **Base:** {base_desc}, loaded with `AutoModelForCausalLM.from_pretrained(dir, gguf_file=..., \
 dtype=torch.float32)`.
-- **Data:** the first {len(train_rows)} rows of `src/tunegate/data/triviaqa/train.jsonl`, from the shared TriviaQA
+- **Data:** the first {len(train_rows)} rows of `src/tunegate/data/triviaqa/train.jsonl`, of the TriviaQA
   subset (`triviaqa_sm_sub.jsonl`, Apache-2.0; see that folder's SOURCE.md): seeded shuffle
   (`random.Random({args.seed})`), first {len(eval_rows)} rows held out as `eval.jsonl`, next
   {len(train_rows)} used for training. Each example is `context` + `" " + answer + "\\n"`; the loss is
