@@ -114,3 +114,11 @@ def test_compare_asks_the_multi_turn_second_turn_of_each_model(
         first_turn = [req["prompt"][0]]
         assert req["prompt"][1]["role"] == "assistant"
         assert req["prompt"][1]["content"] == answers[(fp, json.dumps(first_turn))]
+
+
+def test_metric_names_match_metrics_for() -> None:
+    """``tunegate validate`` reads the cheap names; they must be what a run computes."""
+    from tunegate.tasks.safety import SafetyTask
+
+    for extra in ({}, {"judge": "mock:x"}, {"harm_judge": "mock:y"}):
+        assert SafetyTask.metric_names(extra) == [m.name for m in SafetyTask.metrics_for(extra)]

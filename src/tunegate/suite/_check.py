@@ -37,6 +37,9 @@ def _scale(metric: str) -> float:
 
 def _metric_names(entry: TaskEntry, where: str, problems: list[str]) -> list[str] | None:
     cls = TASKS.get(entry.task)
+    cheap = getattr(cls, "metric_names", None)
+    if cheap is not None:  # names only, without loading what the metrics need
+        return list(cheap(entry.options))
     metrics_for = getattr(cls, "metrics_for", None)
     try:
         infos = metrics_for(entry.options) if metrics_for is not None else cls.metrics

@@ -81,6 +81,16 @@ class SafetyTask(Task):
             out.append(MetricInfo(f"{metric}_corrected", binary=False, higher_is_better=False, estimator=est))
         return tuple(out)
 
+    @classmethod
+    def metric_names(cls, extra: Mapping[str, Any]) -> list[str]:
+        """The metric names :meth:`metrics_for` gives, without loading a judge or numpy (for
+        ``tunegate validate``): the shipped learned judges are always correctable."""
+        names = [m.name for m in OBSERVED]
+        for metric, _kind, option in CORRECTABLE:
+            if ":" not in str(extra.get(option, "learned")):
+                names.append(f"{metric}_corrected")
+        return names
+
     def attach(self, store: Any) -> None:
         self._store = store
 
