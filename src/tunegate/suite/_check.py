@@ -99,7 +99,9 @@ def suite_warnings(suite: SuiteSpec, source: str = "suite") -> list[str]:
     for i, entry in enumerate(suite.tasks):
         cls = TASKS.get(entry.task)
         primary = getattr(cls, "primary", None)
-        if hasattr(cls, "metrics_for"):
+        if hasattr(cls, "metric_names"):
+            primary = cls.metric_names(entry.options)[0]
+        elif hasattr(cls, "metrics_for"):
             primary = cls.metrics_for(entry.options)[0].name
         for j, gate in enumerate(entry.gates):
             metric = gate.metric or primary

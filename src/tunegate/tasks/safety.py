@@ -25,9 +25,8 @@ from typing import Any, Literal
 
 from tunegate.models import Request, Result, RoleRequest
 from tunegate.safety._probes import OPTION_NAMES
-from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task, TaskOptions
+from tunegate.tasks._base import Doc, ItemScore, MetricInfo, Task
 from tunegate.tasks._registry import TASKS
-from tunegate.tasks.custom import PerInstance
 
 __all__ = ["SafetyTask"]
 
@@ -43,21 +42,30 @@ CORRECTABLE: tuple[tuple[str, Literal["refusal", "harm"], str], ...] = (
 )
 
 
+class _LazyMetrics:
+    """``SafetyTask.metrics``: the observed rates on the class; on an instance, :meth:`metrics_for` of
+    its options, computed on first use (so building a task to check its options loads no judge)."""
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return OBSERVED
+        got = obj.__dict__.get("_metrics")
+        if got is None:
+            got = obj.__dict__["_metrics"] = type(obj).metrics_for(obj.options.extra)
+        return got
+
+
 @TASKS.register("safety")
 class SafetyTask(Task):
     """Attacked harmful behaviours and safe prompts, judged by the learned (or a model) judge."""
 
     name = "safety"
     dimension = "safety"
-    metrics = PerInstance(OBSERVED)
+    metrics = _LazyMetrics()
     primary = "attack_success_rate"
     extra_options = OPTION_NAMES
 
     _store: Any = None
-
-    def __init__(self, options: TaskOptions | None = None) -> None:
-        super().__init__(options)
-        self._metrics = self.metrics_for(self.options.extra)
 
     @classmethod
     def metrics_for(cls, extra: Mapping[str, Any]) -> tuple[MetricInfo, ...]:
