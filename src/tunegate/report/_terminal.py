@@ -8,6 +8,8 @@ Every user-controlled string (suite, model specs, task labels, gate reasons, war
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.markup import escape as _escape
 from rich.measure import Measurement
@@ -75,16 +77,7 @@ def _print_reference(result: ComparisonResult, console: Console, wrap: bool) -> 
             table.add_row(escape(tc.task), "no reference (see the warning)", "", "", "", "", "", "")
             continue
         for m in ref.metrics:
-            table.add_row(
-                escape(tc.task),
-                escape(m.metric) + (" *" if m.metric == tc.primary else ""),
-                str(m.n),
-                fmt_score(m.base, m.metric),
-                fmt_score(m.tuned, m.metric),
-                fmt_delta(m.delta, m.metric),
-                fmt_ci(m.ci_low, m.ci_high, m.metric),
-                fmt_p(m.p_value),
-            )
+            table.add_row(*_metric_cells(tc.task, tc.primary, m))
     _print_table(console, table)
     for row in result.scorecard:
         if row.status == "ok" and row.vs_reference is not None:
@@ -98,6 +91,20 @@ def _print_reference(result: ComparisonResult, console: Console, wrap: bool) -> 
                 soft_wrap=wrap,
                 highlight=False,
             )
+
+
+def _metric_cells(task: str, primary: str, m: Any) -> tuple[str, ...]:
+    """One row of a paired table: task, metric (``*`` primary), n, base, tuned, delta, CI, p."""
+    return (
+        escape(task),
+        escape(m.metric) + (" *" if m.metric == primary else ""),
+        str(m.n),
+        fmt_score(m.base, m.metric),
+        fmt_score(m.tuned, m.metric),
+        fmt_delta(m.delta, m.metric),
+        fmt_ci(m.ci_low, m.ci_high, m.metric),
+        fmt_p(m.p_value),
+    )
 
 
 def _print_comparison(result: ComparisonResult, console: Console) -> None:
@@ -123,16 +130,7 @@ def _print_comparison(result: ComparisonResult, console: Console) -> None:
         table.add_column(col, justify="left" if left else "right", no_wrap=not left)
     for tc in result.tasks:
         for m in tc.metrics:
-            table.add_row(
-                escape(tc.task),
-                escape(m.metric) + (" *" if m.metric == tc.primary else ""),
-                str(m.n),
-                fmt_score(m.base, m.metric),
-                fmt_score(m.tuned, m.metric),
-                fmt_delta(m.delta, m.metric),
-                fmt_ci(m.ci_low, m.ci_high, m.metric),
-                fmt_p(m.p_value),
-            )
+            table.add_row(*_metric_cells(tc.task, tc.primary, m))
     _print_table(console, table)
     console.print(
         "  * primary metric; p: exact McNemar for right/wrong metrics, paired sign-flip otherwise",
