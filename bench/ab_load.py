@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -121,6 +122,15 @@ async def _rater(
     return sent
 
 
+def _run(coro: Any) -> Any:
+    """Run the clients on uvloop when it is installed (less of the 2 cores spent on the load itself)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 def _pg_schema(url: str) -> tuple[str, str]:
     schema = f"ab_load_{os.getpid()}"
     with sa.create_engine(url).begin() as c:
@@ -203,7 +213,7 @@ def _bench(a: argparse.Namespace, db: str) -> int:
             )
 
         t0 = time.perf_counter()
-        sent = asyncio.run(run_all())
+        sent = _run(run_all())
         wall = time.perf_counter() - t0
     finally:
         server.terminate()

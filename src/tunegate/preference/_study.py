@@ -38,6 +38,7 @@ __all__ = [
     "Assignment",
     "ItemSpec",
     "Rater",
+    "RaterRevoked",
     "StudyError",
     "StudySettings",
     "StudyStore",
@@ -57,6 +58,10 @@ class _Conflict(Exception):
 
 class StudyError(ConfigError):
     """A study, rater or vote request is invalid (unknown study, revoked rater, bad choice...)."""
+
+
+class RaterRevoked(StudyError):
+    """The rater's token was revoked (found when a vote re-checks it in its transaction)."""
 
 
 def _now() -> dt.datetime:
@@ -127,7 +132,7 @@ class StudyStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.engine = store.engine
-        self._item_models: dict[tuple[str, int], tuple[str, str]] = {}
+        self._raters: dict[str, Rater] = {}  # token hash -> rater (rater_by_token(cached=True))
         self._secrets: dict[str, str] = {}
         self._configs: dict[str, dict[str, Any]] = {}
         self._totals: dict[str, int] = {}
@@ -301,17 +306,30 @@ class StudyStore:
             raise StudyError(f"no single rater {rater!r} in study {study_id}")
         with self.engine.begin() as c:
             c.execute(sa.update(t.raters).where(t.raters.c.id == match[0].id).values(revoked=True))
+        self._raters = {h: r for h, r in self._raters.items() if r.id != match[0].id}
         return Rater(match[0].id, study_id, match[0].name, True)
 
-    def rater_by_token(self, token: str) -> Rater | None:
-        """The rater of an invite token, or None when unknown or revoked."""
+    def rater_by_token(self, token: str, cached: bool = False) -> Rater | None:
+        """The rater of an invite token, or None when unknown or revoked.
+
+        ``cached``: answer from this process's memory of tokens already seen (a token's rater never
+        changes; only its revocation does), so the rater may have been revoked since: only for
+        callers that re-check in their own transaction, as :meth:`vote_and_progress` does."""
         if not token or len(token) > 200:
             return None
+        h = hash_token(token)
+        if cached and (hit := self._raters.get(h)) is not None:
+            return hit
         with self.engine.connect() as c:
-            r = c.execute(sa.select(t.raters).where(t.raters.c.token_hash == hash_token(token))).first()
+            r = c.execute(sa.select(t.raters).where(t.raters.c.token_hash == h)).first()
         if r is None or r.revoked:
+            self._raters.pop(h, None)
             return None
-        return Rater(r.id, r.study_id, r.name, False)
+        rater = Rater(r.id, r.study_id, r.name, False)
+        if len(self._raters) > 100_000:  # bounded: forget them all rather than grow
+            self._raters.clear()
+        self._raters[h] = rater
+        return rater
 
     def csrf_token(self, rater: Rater) -> str:
         """A per-rater form token: HMAC of the rater id under the study's secret (survives restarts)."""
@@ -463,17 +481,6 @@ class StudyStore:
         budget = self.budget(rater)
         return int(done), int(total) if budget is None else budget
 
-    def _models_of(self, c: sa.Connection, study_id: str, item_id: int) -> tuple[str, str]:
-        key = (study_id, item_id)
-        if key not in self._item_models:
-            r = c.execute(
-                sa.select(t.items.c.model_x, t.items.c.model_y).where(
-                    t.items.c.study_id == study_id, t.items.c.id == item_id
-                )
-            ).one()
-            self._item_models[key] = (r.model_x, r.model_y)
-        return self._item_models[key]
-
     def vote(self, rater: Rater, position: int, choice: str, reason: str = "") -> int:
         """Record the rater's vote on the item at ``position`` of their queue; returns its revision.
 
@@ -485,7 +492,9 @@ class StudyStore:
         self, rater: Rater, position: int, choice: str, reason: str = ""
     ) -> tuple[int, int, int]:
         """:meth:`vote`, then the rater's (revision, items voted, items in all) from the same
-        transaction (the rating app's hot path: one transaction per vote)."""
+        transaction (the rating app's hot path: one transaction of one SELECT and two INSERTs, or an
+        UPDATE and an INSERT, per vote). The SELECT re-checks that the rater is not revoked
+        (:class:`RaterRevoked`), so a caller may find the rater with ``rater_by_token(cached=True)``."""
         if choice not in CHOICES:
             raise StudyError(f"choice must be one of {', '.join(CHOICES)}")
         if len(reason) > MAX_REASON:
@@ -514,18 +523,28 @@ class StudyStore:
 
     def _vote_once(self, rater: Rater, position: int, choice: str, reason: str) -> tuple[int, int]:
         now = _now()
-        a_, v_ = t.assignments, t.votes
+        a_, v_, i_, r_ = t.assignments, t.votes, t.items, t.raters
+        mine = sa.alias(v_)
+        n_voted = (
+            sa.select(sa.func.count()).select_from(mine).where(mine.c.rater_id == rater.id).scalar_subquery()
+        )
         with self.engine.begin() as c:
             a = c.execute(
-                sa.select(a_.c.item_id, a_.c.flip, v_.c.revision)
-                .select_from(
-                    a_.outerjoin(v_, sa.and_(v_.c.rater_id == a_.c.rater_id, v_.c.item_id == a_.c.item_id))
+                sa.select(
+                    a_.c.item_id, a_.c.flip, v_.c.revision, r_.c.revoked, i_.c.model_x, i_.c.model_y, n_voted
                 )
-                .where(a_.c.rater_id == rater.id, a_.c.position == position)
+                .select_from(
+                    r_.join(a_, a_.c.rater_id == r_.c.id)
+                    .join(i_, sa.and_(i_.c.study_id == a_.c.study_id, i_.c.id == a_.c.item_id))
+                    .outerjoin(v_, sa.and_(v_.c.rater_id == a_.c.rater_id, v_.c.item_id == a_.c.item_id))
+                )
+                .where(r_.c.id == rater.id, a_.c.position == position)
             ).first()
             if a is None:
                 raise StudyError(f"no item {position} in this rater's queue")
-            x, y = self._models_of(c, rater.study_id, a.item_id)
+            if a.revoked:
+                raise RaterRevoked("this invite link was revoked")
+            x, y = a.model_x, a.model_y
             left, right = (y, x) if a.flip else (x, y)
             winner = {"A": left, "B": right}.get(choice, choice)
             old = a.revision
@@ -566,10 +585,9 @@ class StudyStore:
                     created_at=now,
                 )
             )
-            n_done = c.execute(
-                sa.select(sa.func.count()).select_from(v_).where(v_.c.rater_id == rater.id)
-            ).scalar_one()
-        return revision, int(n_done)
+        # the count was read before this vote's insert: a first vote adds one (a concurrent first
+        # vote of the same rater on another item may not be in it yet; the count is for display)
+        return revision, int(a[-1]) + (old is None)
 
     # -- reading votes (owner side) ----------------------------------------------------------------
     def votes(self, study_id: str) -> list[dict[str, Any]]:
