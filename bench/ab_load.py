@@ -9,6 +9,7 @@ percentiles, then checks the store: exactly one counted vote per (rater, item), 
 in the history with the right final choice, nothing lost or double-counted (exit 1 otherwise).
 
     flock /tmp/tunegate-cpu.lock python bench/ab_load.py                       # SQLite (a fresh file)
+    flock /tmp/tunegate-cpu.lock python bench/ab_load.py --rate 500 --items 240  # open loop, ~27 s
     flock /tmp/tunegate-cpu.lock python bench/ab_load.py --db postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 With a PostgreSQL URL the bench works in a throwaway schema (``ab_load_<pid>``) and drops it at the end.
