@@ -183,7 +183,9 @@ def serve(
     err_console.print(f"rating app on http://{host}:{port}/ (store {ss.store.url})", highlight=False)
     opts: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "server_header": False}
     if workers == 1:
-        uvicorn.run(create_app(ss), access_log=False, **opts)
+        app = create_app(ss)
+        _freeze_heap()
+        uvicorn.run(app, access_log=False, **opts)
         return
     ss.store.close()
     os.environ["TUNEGATE_AB_SERVE_DB"] = db or ""
@@ -196,7 +198,18 @@ def app_from_env() -> Any:
 
     from tunegate.preference import create_app
 
-    return create_app(_ss(os.environ.get("TUNEGATE_AB_SERVE_DB") or None))
+    app = create_app(_ss(os.environ.get("TUNEGATE_AB_SERVE_DB") or None))
+    _freeze_heap()
+    return app
+
+
+def _freeze_heap() -> None:
+    """Keep the start-up heap (the imports: ~150k objects) out of the collector's full passes: each
+    one otherwise stops the server for ~100 ms (measured), which is the rating app's p99 at 500 votes/s."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 @ab.command("judge")

@@ -9,6 +9,7 @@ by their position in the rater's queue. Domain errors map to HTTP codes in one p
 from __future__ import annotations
 
 import hmac
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tunegate.preference._limits import Limits, RateLimiter
 from tunegate.preference._render import render_markdown, render_query
-from tunegate.preference._study import MAX_REASON, Assignment, Rater, StudyError, StudyStore
+from tunegate.preference._study import (
+    MAX_REASON,
+    Assignment,
+    Rater,
+    RaterRevoked,
+    StudyError,
+    StudyStore,
+)
 
 __all__ = ["COOKIE", "create_app"]
 
@@ -70,15 +78,25 @@ class _Guard:
         return wrapped
 
 
+_NO_INVITE = "open your personal invite link to rate (this one is missing, wrong or revoked)"
+
+
 class Refused(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
 
 
-def create_app(ss: StudyStore, limits: Limits | None = None) -> FastAPI:
-    """The FastAPI app serving every study of ``ss``'s store."""
+def create_app(ss: StudyStore, limits: Limits | None = None, inline_votes: bool | None = None) -> FastAPI:
+    """The FastAPI app serving every study of ``ss``'s store.
+
+    ``inline_votes``: run a vote's transaction on the event loop rather than in the thread pool
+    (default: on SQLite, whose writes are local, take about a millisecond and are serialised by the
+    store's writer lock anyway, so the pool would only add two thread switches per vote; a network
+    database keeps the pool so that votes overlap their round trips)."""
     limits = limits or Limits()
+    if inline_votes is None:
+        inline_votes = ss.engine.dialect.name == "sqlite"
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     env = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"]))
     per_rater = RateLimiter(limits.rater_rate, limits.rater_burst)
@@ -98,20 +116,22 @@ def create_app(ss: StudyStore, limits: Limits | None = None) -> FastAPI:
 
     @app.exception_handler(StudyError)
     async def _study_error(request: Request, exc: StudyError) -> Response:
+        if isinstance(exc, RaterRevoked):
+            return await _refused(request, Refused(403, _NO_INVITE))
         return await _refused(request, Refused(400, str(exc)))
 
     def client(request: Request) -> str:
         return request.client.host if request.client else "?"
 
-    def rater_of(request: Request) -> Rater:
+    def rater_of(request: Request, cached: bool = False) -> Rater:
+        """The rater of the request's cookie (``cached``: see ``StudyStore.rater_by_token``; only
+        for a vote, whose transaction re-checks revocation)."""
         token = request.cookies.get(COOKIE, "")
-        rater = ss.rater_by_token(token) if token else None
+        rater = ss.rater_by_token(token, cached=cached) if token else None
         if rater is None:
             if not failures.allow(client(request)):
                 raise Refused(429, "too many attempts; wait a minute")
-            raise Refused(
-                403, "open your personal invite link to rate (this one is missing, wrong or revoked)"
-            )
+            raise Refused(403, _NO_INVITE)
         if not per_rater.allow(rater.id):
             raise Refused(429, "slow down: too many requests")
         return rater
@@ -203,20 +223,16 @@ def create_app(ss: StudyStore, limits: Limits | None = None) -> FastAPI:
         return body
 
     @app.post("/api/vote")
-    async def api_vote(request: Request) -> dict[str, Any]:
+    async def api_vote(request: Request) -> Response:
         try:
-            data = await request.json()
+            data = json.loads(await request.body())
         except ValueError:
             raise Refused(400, "the body must be JSON") from None
         if not isinstance(data, dict):
             raise Refused(400, "the body must be a JSON object")
-        return await _run_sync(request, data)
-
-    async def _run_sync(request: Request, data: dict[str, Any]) -> dict[str, Any]:
-        from starlette.concurrency import run_in_threadpool
 
         def work() -> dict[str, Any]:
-            rater = rater_of(request)
+            rater = rater_of(request, cached=True)
             check_csrf(rater, request.headers.get("x-csrf-token"))
             pos = data.get("position")
             if not isinstance(pos, int) or isinstance(pos, bool):
@@ -226,7 +242,11 @@ def create_app(ss: StudyStore, limits: Limits | None = None) -> FastAPI:
             )
             return {"ok": True, "revision": revision, "done": done, "total": total}
 
-        return await run_in_threadpool(work)
+        if inline_votes:
+            return JSONResponse(work())
+        from starlette.concurrency import run_in_threadpool
+
+        return JSONResponse(await run_in_threadpool(work))
 
     @app.get("/api/progress")
     def api_progress(request: Request) -> dict[str, int]:

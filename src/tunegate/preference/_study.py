@@ -38,6 +38,7 @@ __all__ = [
     "Assignment",
     "ItemSpec",
     "Rater",
+    "RaterRevoked",
     "StudyError",
     "StudySettings",
     "StudyStore",
@@ -57,6 +58,10 @@ class _Conflict(Exception):
 
 class StudyError(ConfigError):
     """A study, rater or vote request is invalid (unknown study, revoked rater, bad choice...)."""
+
+
+class RaterRevoked(StudyError):
+    """The rater's token was revoked (found when a vote re-checks it in its transaction)."""
 
 
 def _now() -> dt.datetime:
@@ -121,13 +126,51 @@ class Assignment:
     reason: str
 
 
+def _vote_statements() -> tuple[sa.Select[Any], sa.Insert, sa.Update, sa.Insert]:
+    """The vote's statements, built once (building a statement per vote costs more than running it).
+
+    The SELECT reads, for (rater, position): the rater's revocation, the assignment, the current
+    vote's revision, the item's two models and how many votes the rater has."""
+    a_, v_, i_, r_ = t.assignments, t.votes, t.items, t.raters
+    mine = sa.alias(v_)
+    rater: sa.BindParameter[str] = sa.bindparam("rater")
+    position: sa.BindParameter[int] = sa.bindparam("position")
+    n_voted = sa.select(sa.func.count()).select_from(mine).where(mine.c.rater_id == rater)
+    select = (
+        sa.select(
+            a_.c.item_id,
+            a_.c.flip,
+            v_.c.revision,
+            r_.c.revoked,
+            i_.c.model_x,
+            i_.c.model_y,
+            n_voted.scalar_subquery().label("n_voted"),
+        )
+        .select_from(
+            r_.join(a_, a_.c.rater_id == r_.c.id)
+            .join(i_, sa.and_(i_.c.study_id == a_.c.study_id, i_.c.id == a_.c.item_id))
+            .outerjoin(v_, sa.and_(v_.c.rater_id == a_.c.rater_id, v_.c.item_id == a_.c.item_id))
+        )
+        .where(r_.c.id == rater, a_.c.position == position)
+    )
+    update = sa.update(v_).where(
+        v_.c.rater_id == sa.bindparam("w_rater"),
+        v_.c.item_id == sa.bindparam("w_item"),
+        v_.c.revision == sa.bindparam("w_old"),  # optimistic: a concurrent revision makes it miss
+    )
+    return select, sa.insert(v_), update, sa.insert(t.vote_history)
+
+
+_VOTE_SELECT, _VOTE_INSERT, _VOTE_UPDATE, _HISTORY_INSERT = _vote_statements()
+
+
 class StudyStore:
     """Typed access to the study tables of an open :class:`~tunegate.store.Store`."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.engine = store.engine
-        self._item_models: dict[tuple[str, int], tuple[str, str]] = {}
+        self._raters: dict[str, Rater] = {}  # token hash -> rater (rater_by_token(cached=True))
         self._secrets: dict[str, str] = {}
         self._configs: dict[str, dict[str, Any]] = {}
         self._totals: dict[str, int] = {}
@@ -301,17 +344,30 @@ class StudyStore:
             raise StudyError(f"no single rater {rater!r} in study {study_id}")
         with self.engine.begin() as c:
             c.execute(sa.update(t.raters).where(t.raters.c.id == match[0].id).values(revoked=True))
+        self._raters = {h: r for h, r in self._raters.items() if r.id != match[0].id}
         return Rater(match[0].id, study_id, match[0].name, True)
 
-    def rater_by_token(self, token: str) -> Rater | None:
-        """The rater of an invite token, or None when unknown or revoked."""
+    def rater_by_token(self, token: str, cached: bool = False) -> Rater | None:
+        """The rater of an invite token, or None when unknown or revoked.
+
+        ``cached``: answer from this process's memory of tokens already seen (a token's rater never
+        changes; only its revocation does), so the rater may have been revoked since: only for
+        callers that re-check in their own transaction, as :meth:`vote_and_progress` does."""
         if not token or len(token) > 200:
             return None
+        h = hash_token(token)
+        if cached and (hit := self._raters.get(h)) is not None:
+            return hit
         with self.engine.connect() as c:
-            r = c.execute(sa.select(t.raters).where(t.raters.c.token_hash == hash_token(token))).first()
+            r = c.execute(sa.select(t.raters).where(t.raters.c.token_hash == h)).first()
         if r is None or r.revoked:
+            self._raters.pop(h, None)
             return None
-        return Rater(r.id, r.study_id, r.name, False)
+        rater = Rater(r.id, r.study_id, r.name, False)
+        if len(self._raters) > 100_000:  # bounded: forget them all rather than grow
+            self._raters.clear()
+        self._raters[h] = rater
+        return rater
 
     def csrf_token(self, rater: Rater) -> str:
         """A per-rater form token: HMAC of the rater id under the study's secret (survives restarts)."""
@@ -463,17 +519,6 @@ class StudyStore:
         budget = self.budget(rater)
         return int(done), int(total) if budget is None else budget
 
-    def _models_of(self, c: sa.Connection, study_id: str, item_id: int) -> tuple[str, str]:
-        key = (study_id, item_id)
-        if key not in self._item_models:
-            r = c.execute(
-                sa.select(t.items.c.model_x, t.items.c.model_y).where(
-                    t.items.c.study_id == study_id, t.items.c.id == item_id
-                )
-            ).one()
-            self._item_models[key] = (r.model_x, r.model_y)
-        return self._item_models[key]
-
     def vote(self, rater: Rater, position: int, choice: str, reason: str = "") -> int:
         """Record the rater's vote on the item at ``position`` of their queue; returns its revision.
 
@@ -485,7 +530,9 @@ class StudyStore:
         self, rater: Rater, position: int, choice: str, reason: str = ""
     ) -> tuple[int, int, int]:
         """:meth:`vote`, then the rater's (revision, items voted, items in all) from the same
-        transaction (the rating app's hot path: one transaction per vote)."""
+        transaction (the rating app's hot path: one transaction of one SELECT and two INSERTs, or an
+        UPDATE and an INSERT, per vote). The SELECT re-checks that the rater is not revoked
+        (:class:`RaterRevoked`), so a caller may find the rater with ``rater_by_token(cached=True)``."""
         if choice not in CHOICES:
             raise StudyError(f"choice must be one of {', '.join(CHOICES)}")
         if len(reason) > MAX_REASON:
@@ -514,62 +561,66 @@ class StudyStore:
 
     def _vote_once(self, rater: Rater, position: int, choice: str, reason: str) -> tuple[int, int]:
         now = _now()
-        a_, v_ = t.assignments, t.votes
         with self.engine.begin() as c:
-            a = c.execute(
-                sa.select(a_.c.item_id, a_.c.flip, v_.c.revision)
-                .select_from(
-                    a_.outerjoin(v_, sa.and_(v_.c.rater_id == a_.c.rater_id, v_.c.item_id == a_.c.item_id))
-                )
-                .where(a_.c.rater_id == rater.id, a_.c.position == position)
-            ).first()
+            a = c.execute(_VOTE_SELECT, {"rater": rater.id, "position": position}).first()
             if a is None:
                 raise StudyError(f"no item {position} in this rater's queue")
-            x, y = self._models_of(c, rater.study_id, a.item_id)
+            if a.revoked:
+                raise RaterRevoked("this invite link was revoked")
+            x, y = a.model_x, a.model_y
             left, right = (y, x) if a.flip else (x, y)
             winner = {"A": left, "B": right}.get(choice, choice)
             old = a.revision
             revision = 1 if old is None else int(old) + 1
             if old is None:
                 c.execute(
-                    sa.insert(v_).values(
-                        rater_id=rater.id,
-                        item_id=a.item_id,
-                        study_id=rater.study_id,
-                        position=position,
-                        choice=choice,
-                        winner=winner,
-                        left_model=left,
-                        reason=reason,
-                        revision=1,
-                        created_at=now,
-                        updated_at=now,
-                    )
+                    _VOTE_INSERT,
+                    {
+                        "rater_id": rater.id,
+                        "item_id": a.item_id,
+                        "study_id": rater.study_id,
+                        "position": position,
+                        "choice": choice,
+                        "winner": winner,
+                        "left_model": left,
+                        "reason": reason,
+                        "revision": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
                 )
             else:
                 done = c.execute(
-                    sa.update(v_)
-                    .where(v_.c.rater_id == rater.id, v_.c.item_id == a.item_id, v_.c.revision == old)
-                    .values(choice=choice, winner=winner, reason=reason, revision=revision, updated_at=now)
+                    _VOTE_UPDATE,
+                    {
+                        "w_rater": rater.id,
+                        "w_item": a.item_id,
+                        "w_old": old,
+                        "choice": choice,
+                        "winner": winner,
+                        "reason": reason,
+                        "revision": revision,
+                        "updated_at": now,
+                    },
                 )
                 if done.rowcount != 1:  # another revision got in first: roll back, retry
                     raise _Conflict
             c.execute(
-                sa.insert(t.vote_history).values(
-                    study_id=rater.study_id,
-                    rater_id=rater.id,
-                    item_id=a.item_id,
-                    choice=choice,
-                    winner=winner,
-                    reason=reason,
-                    revision=revision,
-                    created_at=now,
-                )
+                _HISTORY_INSERT,
+                {
+                    "study_id": rater.study_id,
+                    "rater_id": rater.id,
+                    "item_id": a.item_id,
+                    "choice": choice,
+                    "winner": winner,
+                    "reason": reason,
+                    "revision": revision,
+                    "created_at": now,
+                },
             )
-            n_done = c.execute(
-                sa.select(sa.func.count()).select_from(v_).where(v_.c.rater_id == rater.id)
-            ).scalar_one()
-        return revision, int(n_done)
+        # the count was read before this vote's insert: a first vote adds one (a concurrent first
+        # vote of the same rater on another item may not be in it yet; the count is for display)
+        return revision, int(a.n_voted) + (old is None)
 
     # -- reading votes (owner side) ----------------------------------------------------------------
     def votes(self, study_id: str) -> list[dict[str, Any]]:
