@@ -372,13 +372,12 @@ def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, fl
 
 
 def _model_dir() -> str:
-    from tunegate.models import Model
+    """The converted folder of ``SPEC`` itself (converted now if needed): the cache holds one folder
+    per builtin model, so the newest one is not necessarily Gemma's."""
+    from tunegate.models._hf_loaders import BUILTIN_MODELS, converted_gguf_dir
 
-    if not glob.glob(os.path.expanduser("~/.cache/tunegate/converted/*/config.json")):
-        _ = Model(SPEC).backend  # converts once
-    dirs = glob.glob(os.path.expanduser("~/.cache/tunegate/converted/*/config.json"))
-    assert len(dirs) >= 1, "no converted model folder"
-    return str(Path(sorted(dirs, key=os.path.getmtime)[-1]).parent)
+    make_file, sha = BUILTIN_MODELS[SPEC.removeprefix("builtin:")]()
+    return str(converted_gguf_dir(make_file, sha))
 
 
 def run_lmeval(workload: str, model_dir: str, outdir: Path) -> dict:

@@ -92,6 +92,18 @@ def test_one_pool_per_call_of_generate_batch_size(untied: HFBackend, monkeypatch
     assert untied.generate(reqs) == whole
 
 
+@pytest.mark.parametrize("tokens", [1, 100, 10_000])
+def test_prefill_in_chunks_changes_nothing(
+    untied: HFBackend, monkeypatch: pytest.MonkeyPatch, tokens: int
+) -> None:
+    """One row per prefill forward, a few, or the whole pool at once: the same answers as batch 1."""
+    import tunegate.models._hf_generate as hg
+
+    reqs = [GenerateRequest(p, max_new_tokens=12) for p in PROMPTS]
+    monkeypatch.setattr(hg, "PREFILL_TOKENS", tokens)
+    assert untied.generate(reqs) == _batch1(untied, reqs)
+
+
 def test_sampling_keeps_generate_and_its_seed(untied: HFBackend) -> None:
     reqs = [GenerateRequest(p, max_new_tokens=8, temperature=1.0, seed=7) for p in PROMPTS[:3]]
     assert untied.generate(reqs) == untied.generate(reqs)

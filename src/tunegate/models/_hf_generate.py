@@ -1,13 +1,16 @@
 """Greedy generation for the transformers backend: a *pool* of rows that leave as they finish.
 
 transformers' ``generate`` on a batch runs every row until the slowest one is done, and a row that has
-stopped still costs a full forward per step. Here the prompts of one call are prefilled together
-(left-padded, with an attention mask and per-row position ids, exactly as ``generate`` builds them),
-then decoded one token per step over the rows still running: a row that reaches EOS, its token budget
-or a stop string leaves the pool at once, and its KV cache rows are dropped
-(``Cache.batch_select_indices``). The output layer runs only at each row's last position, a few rows
-at a time (Gemma's 262k-entry vocabulary makes a 64-row logits block and its soft-capping
-temporaries hundreds of MB), with the final-logit soft-capping the model's own forward applies.
+stopped still costs a full forward per step. Here the prompts of one call are left-padded to one width
+(with an attention mask and per-row position ids, exactly as ``generate`` builds them) and prefilled a
+few rows at a time, at most ``PREFILL_TOKENS`` rows x width per forward (64 prompts of 57 tokens in one
+forward grew the process by ~0.45 GiB of activations and allocator slack, far more than their KV
+cache), the chunks' KV caches joined along the batch. Then one token per step is decoded over the rows
+still running: a row that reaches EOS, its token budget or a stop string leaves the pool at once, and
+its KV cache rows are dropped (``Cache.batch_select_indices``). The output layer runs only at each
+row's last position, a few rows at a time (Gemma's 262k-entry vocabulary makes a 64-row logits block
+and its soft-capping temporaries hundreds of MB), with the final-logit soft-capping the model's own
+forward applies.
 
 The tokens are the ones batch-1 greedy ``generate`` picks (argmax of float32 logits, no logits
 processors); ``tests/models/test_hf_generate.py`` checks that on the tiny model and on real Gemma
@@ -20,10 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["HEAD_ROWS", "Decoded", "greedy_pool"]
+__all__ = ["HEAD_ROWS", "PREFILL_TOKENS", "Decoded", "greedy_pool"]
 
 #: rows per output-layer call (bounds the logits' memory)
 HEAD_ROWS = 8
+#: padded tokens (rows x width) per prefill forward (bounds the prefill's activations); at least one row
+PREFILL_TOKENS = 512
 
 
 @dataclass(frozen=True)
@@ -78,16 +83,30 @@ def greedy_pool(
             picked += logits.float().argmax(-1).tolist()
         return picked
 
-    cache = DynamicCache(config=model.config)
+    # prefill, a few rows at a time; each chunk's cache rows are then joined into one cache
+    step_rows = max(1, PREFILL_TOKENS // width)
+    parts: list[Any] = []
+    last: list[torch.Tensor] = []
+    for a in range(0, n, step_rows):
+        part = DynamicCache(config=model.config)
+        out = decoder(
+            input_ids=ids[a : a + step_rows],
+            attention_mask=None if attn is None else attn[a : a + step_rows],
+            position_ids=pos[a : a + step_rows],
+            cache=part,
+            use_cache=True,
+        )
+        last.append(out.last_hidden_state[:, -1, :].clone())  # not a view: the chunk's states go
+        del out
+        parts.append(part)
+    cache = _join(parts)
+    hidden = last[0] if len(last) == 1 else torch.cat(last)
+    del parts, last
     done: list[Decoded | None] = [None] * n
     new: list[list[int]] = [[] for _ in range(n)]
     rows = list(range(n))  # prompt index of each live row
-    step_ids, step_pos = ids, pos
-    while rows:
-        out = decoder(
-            input_ids=step_ids, attention_mask=attn, position_ids=step_pos, cache=cache, use_cache=True
-        )
-        picked = pick(out.last_hidden_state[:, -1, :])
+    while True:
+        picked = pick(hidden)
         keep: list[int] = []
         for r, (i, t) in enumerate(zip(rows, picked, strict=True)):
             if t in eos or t == pad_id:
@@ -110,4 +129,28 @@ def greedy_pool(
         pos = torch.cat([pos, step_pos], dim=-1)
         mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=-1)
         attn = None if attn is None else mask
+        out = decoder(
+            input_ids=step_ids, attention_mask=attn, position_ids=step_pos, cache=cache, use_cache=True
+        )
+        hidden = out.last_hidden_state[:, -1, :]
     return [d if d is not None else Decoded(new[i], ended_eos=False) for i, d in enumerate(done)]
+
+
+def _join(parts: list[Any]) -> Any:
+    """One cache whose rows are the rows of ``parts`` in order (same width: same shapes per layer).
+
+    Layer by layer, so at most one layer's rows are held twice.
+    """
+    import torch
+
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    for k, layer in enumerate(first.layers):
+        if getattr(layer, "keys", None) is None or not layer.is_initialized:
+            continue  # a layer that stores nothing (e.g. one sharing another's KV)
+        layer.keys = torch.cat([p.layers[k].keys for p in parts])
+        layer.values = torch.cat([p.layers[k].values for p in parts])
+        for p in parts[1:]:
+            p.layers[k].keys = p.layers[k].values = None
+    return first
