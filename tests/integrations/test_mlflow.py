@@ -15,7 +15,7 @@ from tunegate.integrations import trackers
 from tunegate.runner import ComparisonResult
 from tunegate.store import Store
 
-pytest.importorskip("mlflow")  # the dev extra installs it; CI fails loudly on its own if it does not
+pytest.importorskip("mlflow", reason="the mlflow extra is not installed: pip install 'tunegate[mlflow]'")
 
 
 def _only_run(uri: str, experiment: str = "tunegate"):  # type: ignore[no-untyped-def]

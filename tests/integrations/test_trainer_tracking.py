@@ -18,8 +18,8 @@ from tests.integrations._wandb_file import offline_runs, read_offline_run
 from tunegate.regression import parse_regression_suite
 from tunegate.store import open_store
 
-pytest.importorskip("mlflow")
-pytest.importorskip("wandb")
+pytest.importorskip("mlflow", reason="the mlflow extra is not installed: pip install 'tunegate[mlflow]'")
+pytest.importorskip("wandb", reason="the wandb extra is not installed: pip install 'tunegate[wandb]'")
 
 
 def _train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **training: Any) -> tuple[Any, Any]:

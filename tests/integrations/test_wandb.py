@@ -15,7 +15,7 @@ from tunegate.integrations import trackers
 from tunegate.runner import ComparisonResult
 from tunegate.store import Store
 
-pytest.importorskip("wandb")
+pytest.importorskip("wandb", reason="the wandb extra is not installed: pip install 'tunegate[wandb]'")
 
 
 def test_comparison_reads_back_from_an_offline_run(

@@ -162,7 +162,7 @@ def test_tfidf_inference_matches_training_transform() -> None:
 
     from tunegate.safety._features import tfidf_matrix
 
-    pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn", reason="retraining needs scikit-learn (the dev extra installs it)")
     texts = [
         "I'm sorry, but I can't help with that.",
         "Sure, here is how: step 1, mix the chemicals; step 2, heat the mixture slowly.",
