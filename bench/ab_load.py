@@ -126,10 +126,13 @@ async def _rater(
                 status, _, data = await c.request("POST", "/api/vote", body, h)
                 lat.append(loop.time() - t0)
                 if status == 429:
-                    raise SystemExit(
-                        f"refused by the per-rater rate limit ({data!r}): the server fell so far behind "
-                        "that a rater's catch-up burst went past it; offer a lower --rate"
+                    why = (
+                        "a rater voting back to back went past it; pace the raters with --rate"
+                        if not interval
+                        else "the server fell so far behind that a rater's catch-up burst went past it; "
+                        "offer a lower --rate"
                     )
+                    raise SystemExit(f"refused by the per-rater rate limit ({data!r}): {why}")
                 assert status == 200, (status, data)
                 sent.append((p, choice))
         window.append(loop.time())
