@@ -92,6 +92,45 @@ def test_one_pool_per_call_of_generate_batch_size(untied: HFBackend, monkeypatch
     assert untied.generate(reqs) == whole
 
 
+@pytest.mark.parametrize(("rows", "admit"), [(1, 0.125), (2, 0.125), (3, 1.0), (5, 0.125), (5, 0.5)])
+def test_refilled_pool_equals_batch1(
+    untied: HFBackend, monkeypatch: pytest.MonkeyPatch, rows: int, admit: float
+) -> None:
+    """Fewer live rows than prompts: finished rows are replaced by waiting prompts of other widths
+    (their KV caches padded to the pool's, or the pool's to theirs; rows past the 64-token sliding
+    window), padding columns are cut as the longest rows leave, and every answer equals batch 1."""
+    import tunegate.models._hf_generate as hg
+
+    reqs = [GenerateRequest(p, max_new_tokens=n) for n in (3, 40, 9) for p in PROMPTS]
+    monkeypatch.setattr(untied, "generate_pool_rows", rows)
+    monkeypatch.setattr(hg, "ADMIT_FRACTION", admit)
+    calls = {"admit": 0, "cut": 0, "pad": 0}
+    for name, key in (("_cut_left", "cut"), ("_pad_left", "pad")):
+        real = getattr(hg, name)
+
+        def spy(*a, _real=real, _key=key):  # type: ignore[no-untyped-def]
+            calls[_key] += 1
+            return _real(*a)
+
+        monkeypatch.setattr(hg, name, spy)
+    assert untied.generate(reqs) == _batch1(untied, reqs)
+    if rows > 1:  # the refill paths really ran (joining only when the pool is empty pads nothing)
+        assert calls["cut"] > 0 and (calls["pad"] > 0) == (admit < 1)
+
+
+def test_a_cache_we_cannot_pad_decodes_in_fixed_pools(
+    untied: HFBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache layer kind the pool does not know is never padded or cut: fixed pools, same answers."""
+    import tunegate.models._hf_generate as hg
+
+    reqs = [GenerateRequest(p, max_new_tokens=12) for p in PROMPTS]
+    monkeypatch.setattr(untied, "generate_pool_rows", 3)
+    monkeypatch.setattr(hg, "_refillable", lambda model: False)
+    monkeypatch.setattr(hg, "_pad_left", lambda *a: pytest.fail("padded a cache it cannot pad"))
+    assert untied.generate(reqs) == _batch1(untied, reqs)
+
+
 @pytest.mark.parametrize("tokens", [1, 100, 10_000])
 def test_prefill_in_chunks_changes_nothing(
     untied: HFBackend, monkeypatch: pytest.MonkeyPatch, tokens: int
@@ -125,3 +164,8 @@ def test_pool_equals_batch1_on_gemma() -> None:
     pool = backend.generate(reqs)
     assert pool == _batch1(backend, reqs)
     assert all(r.n_tokens > 0 for r in pool)
+    backend.generate_pool_rows = 2  # refilled: rows join a pool already decoding, of another width
+    try:
+        assert backend.generate(reqs) == pool
+    finally:
+        backend.generate_pool_rows = HFBackend.generate_pool_rows

@@ -100,10 +100,13 @@ class HFBackend(Backend):
     default_batch_size = 128
     #: token budget of one decoder forward (rows x row length)
     tokens_per_forward = TOKENS_PER_FORWARD
-    #: prompts per generation call: greedy ones decode together in one pool (see ``_hf_generate``).
-    #: 32, not 64: a pool's KV cache grows a step at a time and its freed blocks stay with the process;
-    #: on bench/lm_eval_compare.py's gen workload 64 peaked at 1.92 GiB, 32 at 1.79 (lm-eval: 1.90)
-    generate_batch_size = 32
+    #: prompts per generation call: greedy ones go through one pool (see ``_hf_generate``), which
+    #: refills finished rows from the call's waiting prompts; the store and progress advance per call
+    generate_batch_size = 128
+    #: rows decoding at once in that pool. 32, not 64: a pool's KV cache grows a step at a time and its
+    #: freed blocks stay with the process (bench/lm_eval_compare.py's gen workload, without refill: 64
+    #: peaked at 1.92 GiB, 32 at 1.79; lm-eval 1.90)
+    generate_pool_rows = 32
 
     def __init__(self, weights: SharedWeights, adapter: str | None = None, max_length: int | None = None):
         import torch
@@ -122,8 +125,9 @@ class HFBackend(Backend):
         self._torch = torch
 
     def batch_size(self, kind: str) -> int:
-        """Scoring: many requests per call (the token budget sets memory); generation: one pool of
-        ``generate_batch_size`` prompts per call, so progress and the store advance with every pool."""
+        """Scoring: many requests per call (the token budget sets memory); generation:
+        ``generate_batch_size`` prompts per call (one refilled pool), so progress and the store
+        advance with every call."""
         return self.generate_batch_size if kind == "generate" else self.default_batch_size
 
     def plan(self, requests: Sequence[Request], missing: Sequence[int], size: int) -> list[list[int]]:
@@ -261,6 +265,7 @@ class HFBackend(Backend):
                 eos=self._eos_ids(),
                 pad_id=self.tok.pad_token_id,
                 stopped=stopped if stops else None,
+                live=self.generate_pool_rows,
             )
         return [
             self._result(r, d.tokens, d.ended_eos, chat)
