@@ -126,13 +126,12 @@ class _Pool:
 
     def pick(self) -> list[int]:
         """Greedy tokens from last-position hidden states, as the model's forward computes logits."""
-        import torch
 
         picked: list[int] = []
         for a in range(0, self.hidden.shape[0], HEAD_ROWS):
             logits = self.head(self.hidden[a : a + HEAD_ROWS])
             if self.softcap is not None:
-                logits = torch.tanh(logits / self.softcap) * self.softcap
+                logits.div_(self.softcap).tanh_().mul_(self.softcap)  # = tanh(logits / cap) * cap
             picked += logits.float().argmax(-1).tolist()
         return picked
 

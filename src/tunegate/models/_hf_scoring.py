@@ -306,8 +306,8 @@ def score_segments(
         is_max = torch.empty(len(flat), dtype=torch.bool, device=hidden.device)
         for a in range(0, len(uniq), OUTPUT_CHUNK):
             logits = output_layer(picked[a : a + OUTPUT_CHUNK]).float()
-            if softcap:
-                logits = torch.tanh(logits / softcap) * softcap
+            if softcap:  # in place: the same kernels as tanh(logits / cap) * cap, no 128 MiB temporaries
+                logits.div_(softcap).tanh_().mul_(softcap)
             # log_softmax, not logits - logsumexp: torch's CPU logsumexp is off by ~1e-5 per token here
             torch.log_softmax(logits, dim=-1, out=logits)  # in place: one vocabulary-wide buffer per chunk
             sel = ((row_of >= a) & (row_of < a + OUTPUT_CHUNK)).nonzero()[:, 0]
