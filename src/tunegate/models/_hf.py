@@ -98,7 +98,7 @@ class HFBackend(Backend):
 
     #: requests per engine call; a document's choices are scored together only within one call
     default_batch_size = 128
-    #: token budget of one decoder forward (rows x row length)
+    #: token budget of one decoder forward (its segments back to back in one row)
     tokens_per_forward = TOKENS_PER_FORWARD
     #: prompts per generation call: greedy ones go through one pool (see ``_hf_generate``), which
     #: refills finished rows from the call's waiting prompts; the store and progress advance per call
@@ -168,7 +168,6 @@ class HFBackend(Backend):
                 segments,
                 forwards,
                 len(rows),
-                pad_id=self.tok.pad_token_id,
                 device=self.device,
                 softcap=self.softcap,
             )

@@ -1,0 +1,153 @@
+"""Per-segment attention for packed scoring: one row of segments, each attending only within itself.
+
+The packed scorer (:mod:`tunegate.models._hf_scoring`) lays every forward out as **one row** of
+segments back to back -- no padding, so projections and MLPs run on exactly the layout's tokens -- and
+the attention of each layer runs segment by segment through the model's own attention function (sdpa
+or eager) on that segment's keys only, never on a row-wide block-diagonal mask.
+
+The layout reaches the attention through a keyword argument the transformers decoder passes down to
+every attention call (``tunegate_segments``) while the model's configuration names
+:data:`ATTN_NAME` (set for the call by :func:`segment_attention`); as the name has no mask function,
+transformers builds no row-wide mask. A segment that is a plain chain (one request, or requests that
+extend one another) within the layer's window takes the causal kernel without a mask.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ATTN_NAME", "Layout", "segment_attention"]
+
+#: The name under which :func:`_attend` is registered with transformers' ``AttentionInterface``.
+ATTN_NAME = "tunegate_segments"
+
+
+@dataclass
+class Layout:
+    """Where each segment sits in the row, and its tree (``ends``, ``positions``, per segment)."""
+
+    bounds: list[tuple[int, int]]
+    ends: list[list[int]]
+    positions: list[list[int]]
+    inner: Callable[..., Any]
+    dtype: Any = None
+    #: whether ``inner`` applies the causal mask itself when given none (sdpa does, eager does not)
+    causal_without_mask: bool = True
+    _masks: dict[tuple[int, int | None], Any] = field(default_factory=dict)
+
+    def mask(self, k: int, window: int | None) -> Any:
+        """Segment ``k``'s additive mask for a layer with ``window`` (None: full attention), or None
+        where the plain causal mask is exact (a chain within the window)."""
+        key = (k, window)
+        if key not in self._masks:
+            self._masks[key] = self._build(k, window)
+        return self._masks[key]
+
+    def _build(self, k: int, window: int | None) -> Any:
+        import torch
+
+        ends, pos = self.ends[k], self.positions[k]
+        n = len(ends)
+        chain = all(e == n for e in ends) and pos == list(range(n))
+        if self.causal_without_mask and chain and (window is None or n <= window):
+            return None
+        e = torch.tensor(ends)
+        idx = torch.arange(n)
+        seen = (idx[None, :] <= idx[:, None]) & (idx[:, None] < e[None, :])  # query row, key column
+        if window is not None:
+            p = torch.tensor(pos)
+            seen &= (p[:, None] - p[None, :]) < window
+        out = torch.zeros((1, 1, n, n), dtype=self.dtype)
+        return out.masked_fill_(~seen[None, None], torch.finfo(self.dtype).min)
+
+
+def _attend(
+    module: Any,
+    query: Any,
+    key: Any,
+    value: Any,
+    attention_mask: Any,
+    *,
+    tunegate_segments: Layout | None = None,
+    sliding_window: int | None = None,
+    **kwargs: Any,
+) -> tuple[Any, None]:
+    """The attention function registered as :data:`ATTN_NAME`: the inner function per segment."""
+    import torch
+
+    lay = tunegate_segments
+    if lay is None:
+        raise RuntimeError(f"{ATTN_NAME} attention runs only inside tunegate's packed scoring")
+    outs = []
+    for k, (a, b) in enumerate(lay.bounds):
+        out, _ = lay.inner(
+            module,
+            query[:, :, a:b],
+            key[:, :, a:b],
+            value[:, :, a:b],
+            lay.mask(k, sliding_window),
+            sliding_window=sliding_window,
+            **kwargs,
+        )
+        outs.append(out)
+    return torch.cat(outs, dim=1), None
+
+
+def _inner(model_module: str, impl: str) -> Callable[..., Any]:
+    """The model's own attention function for ``impl`` (sdpa from transformers, eager from the model's
+    modeling file, which may add e.g. Gemma 2's logit soft-capping)."""
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    if impl == "eager":
+        fn = getattr(sys.modules.get(model_module), "eager_attention_forward", None)
+        if fn is None:
+            raise ValueError(f"{model_module} has no eager_attention_forward for packed scoring")
+        return fn  # type: ignore[no-any-return]
+    if impl not in ("sdpa",):
+        raise ValueError(f"packed scoring needs sdpa or eager attention, the model uses {impl!r}")
+    return ALL_ATTENTION_FUNCTIONS["sdpa"]  # type: ignore[no-any-return]
+
+
+_registered = False
+
+
+def _register() -> None:
+    global _registered
+    if not _registered:
+        from transformers import AttentionInterface
+
+        AttentionInterface.register(ATTN_NAME, _attend)
+        _registered = True
+
+
+@contextmanager
+def segment_attention(decoder: Any, config: Any) -> Iterator[Callable[[Sequence[Any]], Layout]]:
+    """While active, ``decoder`` attends per segment; yields ``layout(segments)``, the
+    :class:`Layout` of one forward's segments (objects with ``ends`` and ``positions``) in row order,
+    to pass to the decoder as ``tunegate_segments=``.
+
+    The caller holds the model's lock: the configuration's attention name is switched for the call and
+    restored after it, even on error.
+    """
+    _register()
+    impl = getattr(config, "_attn_implementation", None) or "sdpa"
+    inner = _inner(type(decoder).__module__, impl)
+    dtype = next(decoder.parameters()).dtype
+
+    def layout(segments: Sequence[Any]) -> Layout:
+        bounds, start = [], 0
+        for s in segments:
+            bounds.append((start, start + len(s.ends)))
+            start += len(s.ends)
+        ends, positions = [s.ends for s in segments], [s.positions for s in segments]
+        return Layout(bounds, ends, positions, inner, dtype=dtype, causal_without_mask=impl == "sdpa")
+
+    config._attn_implementation = ATTN_NAME
+    try:
+        yield layout
+    finally:
+        config._attn_implementation = impl

@@ -1,0 +1,81 @@
+"""Per-segment attention (``tunegate.models._hf_segments``): masks, the causal shortcut, the switch.
+
+The numbers themselves are checked against plain forwards in ``test_hf_scoring.py``; here: which
+segments get a mask, that a segment never sees another's keys, and that the model's attention
+implementation is back after the call, also when the call fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tunegate.models._hf_scoring import build_segments
+from tunegate.models._hf_segments import ATTN_NAME, Layout, _attend, segment_attention
+
+
+def _layout(segments, inner=None) -> Layout:  # type: ignore[no-untyped-def]
+    bounds, start = [], 0
+    for s in segments:
+        bounds.append((start, start + len(s)))
+        start += len(s)
+    return Layout(
+        bounds, [s.ends for s in segments], [s.positions for s in segments], inner, dtype=torch.float32
+    )
+
+
+def test_a_chain_takes_the_causal_kernel_and_a_tree_gets_its_mask() -> None:
+    chain = build_segments([([1, 2, 3, 4, 5], 1)])[0]  # one request
+    extending = build_segments([([1, 2, 3, 9], 1), ([1, 2, 3, 8, 7], 2)])[0]  # inputs 1 2 3 | 1 2 3 8
+    tree = build_segments([([1, 2, 3, 9, 4], 2), ([1, 2, 3, 8, 7], 2)])[0]  # a context, two branches
+    lay = _layout([chain, extending, tree])
+    assert extending.tokens == [1, 2, 3, 8]
+    for k in (0, 1):
+        assert lay.mask(k, None) is None and lay.mask(k, 64) is None
+    assert lay.mask(0, 2) is not None  # longer than the window: the window needs a mask
+    assert tree.tokens == [1, 2, 3, 8, 9]
+    seen = (lay.mask(2, None)[0, 0] == 0).int().tolist()  # query rows, key columns
+    assert seen == [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [1, 1, 1, 0, 1]]
+    windowed = (lay.mask(2, 2)[0, 0] == 0).int().tolist()
+    assert windowed == [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [0, 1, 1, 0, 0], [0, 0, 1, 1, 0], [0, 0, 1, 0, 1]]
+
+
+def test_each_segment_attends_only_to_its_own_keys() -> None:
+    """Values of one segment changed: the other segment's output does not move."""
+    a = build_segments([([1, 2, 3, 4], 1)])[0]
+    b = build_segments([([5, 6, 7], 1)])[0]
+    lay = _layout([a, b], inner=_softmax_attention)
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(1, 2, 5, 4, generator=g) for _ in range(3))
+    out, _ = _attend(None, q, k, v, None, tunegate_segments=lay)
+    v2 = v.clone()
+    v2[:, :, :3] += 100.0  # segment a's values
+    out2, _ = _attend(None, q, k, v2, None, tunegate_segments=lay)
+    assert out.shape == (1, 5, 2, 4)
+    assert torch.equal(out[:, 3:], out2[:, 3:])
+    assert not torch.allclose(out[:, :3], out2[:, :3])
+
+
+def _softmax_attention(module, q, k, v, mask, **kwargs):  # type: ignore[no-untyped-def]
+    out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None)
+    return out.transpose(1, 2), None
+
+
+def test_outside_packed_scoring_the_attention_refuses() -> None:
+    q = torch.zeros(1, 1, 2, 4)
+    with pytest.raises(RuntimeError, match="packed scoring"):
+        _attend(None, q, q, q, None)
+
+
+def test_the_attention_implementation_is_restored_even_on_error(tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).eval()
+    decoder, config = model.get_decoder(), model.config
+    before = config._attn_implementation
+    with pytest.raises(ZeroDivisionError), segment_attention(decoder, config):
+        assert config._attn_implementation == ATTN_NAME
+        _ = 1 / 0
+    assert config._attn_implementation == before
+    with torch.inference_mode():  # and the model still runs as before, without a layout
+        model(torch.tensor([[1, 2, 3]]))
