@@ -14,7 +14,7 @@ Three things make multiple-choice scoring cheap:
    (MMLU's " A".." D") add no tokens: the four log-probabilities are read at the context's last token.
 2. **The output layer runs only at scored positions**, each distinct position once, in chunks of
    :data:`OUTPUT_CHUNK` positions so the vocabulary-wide logits never exceed a fixed size.
-3. **No padding, no wasted attention.** Trees are cut into *segments* of at most a segment cap (a
+3. **No padding, no attention across segments.** Trees are cut into *segments* of at most a segment cap (a
    tree larger than the cap is split between requests; each piece repeats the prefix it needs), and
    segments are packed first-fit-decreasing into forward passes of at most
    :data:`TOKENS_PER_FORWARD` tokens, back to back in **one row**: projections and MLPs run on the
