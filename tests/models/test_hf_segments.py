@@ -15,13 +15,7 @@ from tunegate.models._hf_segments import ATTN_NAME, Layout, _attend, segment_att
 
 
 def _layout(segments, inner=None) -> Layout:  # type: ignore[no-untyped-def]
-    bounds, start = [], 0
-    for s in segments:
-        bounds.append((start, start + len(s)))
-        start += len(s)
-    return Layout(
-        bounds, [s.ends for s in segments], [s.positions for s in segments], inner, dtype=torch.float32
-    )
+    return Layout(segments, inner, torch.float32)
 
 
 def test_a_chain_takes_the_causal_kernel_and_a_tree_gets_its_mask() -> None:

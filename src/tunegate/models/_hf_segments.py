@@ -28,16 +28,22 @@ ATTN_NAME = "tunegate_segments"
 
 @dataclass
 class Layout:
-    """Where each segment sits in the row, and its tree (``ends``, ``positions``, per segment)."""
+    """One forward's segments (objects with ``ends`` and ``positions``) in row order, and the inner
+    attention function they run through."""
 
-    bounds: list[tuple[int, int]]
-    ends: list[list[int]]
-    positions: list[list[int]]
+    segments: Sequence[Any]
     inner: Callable[..., Any]
-    dtype: Any = None
+    dtype: Any
     #: whether ``inner`` applies the causal mask itself when given none (sdpa does, eager does not)
     causal_without_mask: bool = True
-    _masks: dict[tuple[int, int | None], Any] = field(default_factory=dict)
+    bounds: list[tuple[int, int]] = field(init=False)
+    _masks: dict[tuple[int, int | None], Any] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.bounds, start = [], 0
+        for s in self.segments:
+            self.bounds.append((start, start + len(s.ends)))
+            start += len(s.ends)
 
     def mask(self, k: int, window: int | None) -> Any:
         """Segment ``k``'s additive mask for a layer with ``window`` (None: full attention), or None
@@ -50,7 +56,7 @@ class Layout:
     def _build(self, k: int, window: int | None) -> Any:
         import torch
 
-        ends, pos = self.ends[k], self.positions[k]
+        ends, pos = self.segments[k].ends, self.segments[k].positions
         n = len(ends)
         chain = all(e == n for e in ends) and pos == list(range(n))
         if self.causal_without_mask and chain and (window is None or n <= window):
@@ -107,21 +113,9 @@ def _inner(model_module: str, impl: str) -> Callable[..., Any]:
         if fn is None:
             raise ValueError(f"{model_module} has no eager_attention_forward for packed scoring")
         return fn  # type: ignore[no-any-return]
-    if impl not in ("sdpa",):
+    if impl != "sdpa":
         raise ValueError(f"packed scoring needs sdpa or eager attention, the model uses {impl!r}")
     return ALL_ATTENTION_FUNCTIONS["sdpa"]  # type: ignore[no-any-return]
-
-
-_registered = False
-
-
-def _register() -> None:
-    global _registered
-    if not _registered:
-        from transformers import AttentionInterface
-
-        AttentionInterface.register(ATTN_NAME, _attend)
-        _registered = True
 
 
 @contextmanager
@@ -133,18 +127,15 @@ def segment_attention(decoder: Any, config: Any) -> Iterator[Callable[[Sequence[
     The caller holds the model's lock: the configuration's attention name is switched for the call and
     restored after it, even on error.
     """
-    _register()
+    from transformers import AttentionInterface
+
+    AttentionInterface.register(ATTN_NAME, _attend)  # a dict entry: registering again changes nothing
     impl = getattr(config, "_attn_implementation", None) or "sdpa"
     inner = _inner(type(decoder).__module__, impl)
     dtype = next(decoder.parameters()).dtype
 
     def layout(segments: Sequence[Any]) -> Layout:
-        bounds, start = [], 0
-        for s in segments:
-            bounds.append((start, start + len(s.ends)))
-            start += len(s.ends)
-        ends, positions = [s.ends for s in segments], [s.positions for s in segments]
-        return Layout(bounds, ends, positions, inner, dtype=dtype, causal_without_mask=impl == "sdpa")
+        return Layout(segments, inner, dtype, causal_without_mask=impl == "sdpa")
 
     config._attn_implementation = ATTN_NAME
     try:
