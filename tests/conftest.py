@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,12 @@ import pytest
 from tests._tiny import build_tiny_adapter, build_tiny_model
 
 PG_URL = os.environ.get("TUNEGATE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+# A shell starts background jobs (`(make test &)`) with Ctrl-C ignored, and an ignored signal stays
+# ignored across exec: the Ctrl-C tests' subprocesses would never see their SIGINT. A handler does not
+# survive exec, so with this one the subprocesses get Ctrl-C's default, as from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
