@@ -29,10 +29,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tunegate.models._hf_head import output_logits
+
 __all__ = ["ADMIT_FRACTION", "HEAD_ROWS", "PREFILL_TOKENS", "Decoded", "greedy_pool"]
 
-#: rows per output-layer call (bounds the logits' memory)
-HEAD_ROWS = 8
+#: rows per output-layer call (bounds the logits' memory: 32 MiB for Gemma's vocabulary); per row, 32 rows
+#: in vocabulary blocks cost a third of 8 rows in one call (bench/README.md)
+HEAD_ROWS = 32
 #: padded tokens (rows x width) per prefill forward (bounds the prefill's activations); at least one row
 PREFILL_TOKENS = 512
 #: waiting prompts join once this fraction of the pool's places is free (fewer, larger prefills)
@@ -129,7 +132,7 @@ class _Pool:
 
         picked: list[int] = []
         for a in range(0, self.hidden.shape[0], HEAD_ROWS):
-            logits = self.head(self.hidden[a : a + HEAD_ROWS])
+            logits = output_logits(self.head, self.hidden[a : a + HEAD_ROWS])
             if self.softcap is not None:
                 logits.div_(self.softcap).tanh_().mul_(self.softcap)  # = tanh(logits / cap) * cap
             picked += logits.float().argmax(-1).tolist()

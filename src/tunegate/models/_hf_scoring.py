@@ -13,7 +13,8 @@ Three things make multiple-choice scoring cheap:
    those positions, for each layer the window it has. Single-token choices
    (MMLU's " A".." D") add no tokens: the four log-probabilities are read at the context's last token.
 2. **The output layer runs only at scored positions**, each distinct position once, in chunks of
-   :data:`OUTPUT_CHUNK` positions so the vocabulary-wide logits never exceed a fixed size.
+   :data:`OUTPUT_CHUNK` positions so the vocabulary-wide logits never exceed a fixed size, each chunk
+   in vocabulary blocks (:mod:`tunegate.models._hf_head`).
 3. **No padding, no attention across segments.** Trees are cut into *segments* of at most a segment cap (a
    tree larger than the cap is split between requests; each piece repeats the prefix it needs), and
    segments are packed first-fit-decreasing into forward passes of at most
@@ -32,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from tunegate.models._hf_head import output_logits
 
 __all__ = [
     "OUTPUT_CHUNK",
@@ -242,7 +245,7 @@ def _read_scores(
     tok_lp = torch.empty(len(flat), dtype=torch.float32, device=hidden.device)
     is_max = torch.empty(len(flat), dtype=torch.bool, device=hidden.device)
     for a in range(0, len(uniq), OUTPUT_CHUNK):
-        logits = output_layer(picked[a : a + OUTPUT_CHUNK]).float()
+        logits = output_logits(output_layer, picked[a : a + OUTPUT_CHUNK]).float()
         if softcap:  # in place: the same kernels as tanh(logits / cap) * cap, no 128 MiB temporaries
             logits.div_(softcap).tanh_().mul_(softcap)
         # log_softmax, not logits - logsumexp: torch's CPU logsumexp is off by ~1e-5 per token here
