@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tunegate.models import LoglikelihoodRequest, Model
-from tunegate.models._hf_scoring import _is_argmax, build_segments, pack, plan
+from tunegate.models._hf_scoring import _is_argmax, build_segments, pack, plan, score_segments
 from tunegate.tasks import TASKS, TaskOptions
 
 LONG = (
@@ -169,9 +169,86 @@ def test_prefixes_shared_across_contexts_form_a_tree() -> None:
     # without sharing, or below the share threshold, the two documents are separate segments
     assert len(build_segments(rows, min_share=None)) == 3
     assert len(build_segments(rows, min_share=11)) == 3
-    # a cap splits the tree; each piece repeats the prefix it needs
-    capped = build_segments(rows, cap=12)
+    # a cap splits the tree; without trunks each piece repeats the prefix it needs
+    capped = build_segments(rows, cap=12, trunks=False)
     assert sorted(len(s) for s in capped) == [2, 12, 12]
+
+
+def test_a_tree_larger_than_the_cap_runs_its_common_prefix_once_as_a_trunk() -> None:
+    header = list(range(100, 110))
+    rows = [
+        ([*header, 1, 2, 40], 1),
+        ([*header, 1, 2, 41], 1),
+        ([*header, 3, 50, 51], 2),
+        ([*header, 3, 4, 5, 6], 1),  # the doc of the row before, more tokens: same piece (whole context)
+        ([7, 8, 9], 1),
+    ]
+    segs = build_segments(rows, cap=3)
+    trunk = next(s for s in segs if s.keep)
+    assert trunk.tokens == header and trunk.positions == list(range(10)) and trunk.ends == [10] * 10
+    assert trunk.scored == [] and trunk.trunk is None
+    pieces = [s for s in segs if s.trunk is trunk]
+    assert [p.tokens for p in pieces] == [[1, 2], [3, 4, 5, 50]]
+    assert pieces[0].positions == [10, 11] and pieces[1].positions == [10, 11, 12, 11]
+    assert pieces[1].ends == [4, 3, 3, 4]  # 3 sees 4 5 (its extension) and 50; 4 and 5 stop before 50
+    assert dict(pieces[0].scored) == {0: [(1, 40)], 1: [(1, 41)]}
+    assert dict(pieces[1].scored) == {3: [(2, 6)], 2: [(0, 50), (3, 51)]}
+    assert [s.tokens for s in segs if s.trunk is None and not s.keep] == [[7, 8]]
+    # no trunk where the tree fits the cap, or without trunks
+    assert not any(s.keep for s in build_segments(rows, cap=100))
+    assert not any(s.keep or s.trunk for s in build_segments(rows, cap=3, trunks=False))
+    # the trunk stops before every scored position: here the whole shared context but its last token
+    short = [([*header, 1, 40], 1), ([*header, 1, 41, 42], 2)]
+    assert next(s for s in build_segments(short, cap=1) if s.keep).tokens == header
+
+
+@pytest.mark.parametrize("budget", [1, 40, 100_000])
+def test_trunk_pieces_equal_the_plain_forward(base, tiny_model_dir, budget) -> None:  # type: ignore[no-untyped-def]
+    """Pieces attending to a kept trunk (longer than the tiny model's sliding window of 64) score as
+    plain forwards do, whether the trunk runs in an earlier forward or first in the same one."""
+    from transformers import AutoModelForCausalLM
+
+    from tunegate.models._hf import _core
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).eval()
+    reqs = MC[10:14] + [LoglikelihoodRequest(LONG * 2 + "Q: and the cat?", c) for c in (" slept", " ran off")]
+    rows = []
+    for r in reqs:
+        ctx, cont = base._encode_pair(r.context, r.continuation)
+        rows.append((ctx + cont, len(cont)))
+    segments = build_segments(rows, cap=8)
+    trunk = next(s for s in segments if s.keep)
+    assert len(trunk) > 64 and sum(s.trunk is trunk for s in segments) >= 3
+    index = {id(s): k for k, s in enumerate(segments)}
+    after = [index[id(s.trunk)] if s.trunk is not None else None for s in segments]
+    forwards = pack([len(s) for s in segments], budget, after)
+    assert (len(forwards) > 1) == (budget < 100_000)
+    core = _core(model)
+    with torch.inference_mode():
+        got = score_segments(
+            core.get_decoder(),
+            core.get_output_embeddings(),
+            core.config,
+            segments,
+            forwards,
+            len(rows),
+            device=torch.device("cpu"),
+        )
+    for req, (lp, greedy) in zip(reqs, got, strict=True):
+        want, want_greedy = _plain(model, base, req)
+        assert lp == pytest.approx(want, abs=1e-4), req
+        assert greedy == want_greedy
+
+
+def test_pack_runs_a_trunk_before_the_segments_that_need_it() -> None:
+    lengths = [50, 10, 300, 60, 5]  # 2 is a trunk for 0, 3 and 4
+    after = [2, None, None, 2, 2]
+    for budget in (1, 100, 400, 1000):
+        forwards = pack(lengths, budget, after)
+        where = {i: (f, k) for f, fw in enumerate(forwards) for k, i in enumerate(fw)}
+        assert sorted(where) == list(range(5))
+        for i in (0, 3, 4):
+            assert where[i] > where[2], (budget, forwards)
 
 
 def test_plan_shares_a_few_shot_block() -> None:
@@ -179,7 +256,8 @@ def test_plan_shares_a_few_shot_block() -> None:
     rows = [([*shots, 2000 + q, 3000 + q, 4000 + c], 1) for q in range(40) for c in range(4)]
     segments, forwards = plan(rows)
     tokens = sum(len(segments[i]) for forward in forwards for i in forward)
-    assert tokens < 600 * 3 + 40 * 2 * 2  # a handful of copies of the block, not 40
+    assert tokens == 600 + 40 * 2  # the block once, as a trunk; each question's two tokens once
+    assert [len(s) for s in segments if s.keep] == [600]
     placed = sorted(req for s in segments for req, _ in s.scored)
     assert placed == list(range(len(rows)))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tunegate.models._hf_scoring import build_segments
+from tunegate.models._hf_scoring import Segment, build_segments
 from tunegate.models._hf_segments import ATTN_NAME, Layout, _attend, segment_attention
 
 
@@ -73,3 +73,47 @@ def test_the_attention_implementation_is_restored_even_on_error(tiny_model_dir) 
     assert config._attn_implementation == before
     with torch.inference_mode():  # and the model still runs as before, without a layout
         model(torch.tensor([[1, 2, 3]]))
+
+
+def _trunk_and_piece():  # type: ignore[no-untyped-def]
+    """A 5-token trunk (positions 0-4) and a 2-token chain after it (positions 5-6)."""
+    trunk = Segment(tokens=[1, 2, 3, 4, 5], positions=[0, 1, 2, 3, 4], ends=[5] * 5, keep=True)
+    piece = Segment(tokens=[6, 7], positions=[5, 6], ends=[2, 2], trunk=trunk)
+    return trunk, piece
+
+
+def test_a_piece_sees_its_trunk_within_the_window() -> None:
+    _, piece = _trunk_and_piece()
+    lay = _layout([piece])
+    assert lay.trunk_from(0, None) == 0 and lay.trunk_from(0, 3) == 3
+    seen = (lay.mask(0, None)[0, 0] == 0).int().tolist()  # 5 trunk columns, then the piece's own
+    assert seen == [[1, 1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1, 1]]
+    windowed = (lay.mask(0, 3)[0, 0] == 0).int().tolist()  # trunk positions 3, 4, then 5, 6
+    assert windowed == [[1, 1, 1, 0], [0, 1, 1, 1]]
+
+
+@pytest.mark.parametrize("window", [None, 3])
+def test_a_piece_after_its_kept_trunk_equals_one_causal_pass(window) -> None:  # type: ignore[no-untyped-def]
+    """The trunk in one forward, the piece in a later one: the piece's outputs are those of the whole
+    chain attended at once (with the window)."""
+    trunk, piece = _trunk_and_piece()
+    g = torch.Generator().manual_seed(1)
+    q, k, v = (torch.randn(1, 2, 7, 4, generator=g) for _ in range(3))
+    n = torch.arange(7)
+    seen = n[None, :] <= n[:, None]
+    if window is not None:
+        seen &= (n[:, None] - n[None, :]) < window
+    want = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=seen).transpose(1, 2)
+    kept: dict = {}  # type: ignore[type-arg]
+    module = object()
+    first = Layout([trunk], _softmax_attention, torch.float32, kept=kept)
+    out_trunk, _ = _attend(
+        module, q[:, :, :5], k[:, :, :5], v[:, :, :5], None, tunegate_segments=first, sliding_window=window
+    )
+    assert (id(trunk), id(module)) in kept
+    later = Layout([piece], _softmax_attention, torch.float32, kept=kept)
+    out_piece, _ = _attend(
+        module, q[:, :, 5:], k[:, :, 5:], v[:, :, 5:], None, tunegate_segments=later, sliding_window=window
+    )
+    torch.testing.assert_close(out_trunk, want[:, :5])
+    torch.testing.assert_close(out_piece, want[:, 5:])

@@ -16,7 +16,9 @@ Three things make multiple-choice scoring cheap:
    :data:`OUTPUT_CHUNK` positions so the vocabulary-wide logits never exceed a fixed size, each chunk
    in vocabulary blocks (:mod:`tunegate.models._hf_head`).
 3. **No padding, no attention across segments.** Trees are cut into *segments* of at most a segment cap (a
-   tree larger than the cap is split between requests; each piece repeats the prefix it needs), and
+   tree larger than the cap is split between requests; the prefix common to the whole tree becomes a
+   *trunk* that runs once and whose keys every piece attends to, and each piece repeats only the prefix
+   it needs beyond the trunk), and
    segments are packed first-fit-decreasing into forward passes of at most
    :data:`TOKENS_PER_FORWARD` tokens, back to back in **one row**: projections and MLPs run on the
    layout's tokens only, and each layer's attention runs segment by segment on that segment's keys
@@ -73,6 +75,10 @@ class Segment:
     ends: list[int] = field(default_factory=list)  # token j sees token i iff i <= j < ends[i]
     # per request: (request index, [(segment index of the predicting token, target id), ...])
     scored: list[tuple[int, list[tuple[int, int]]]] = field(default_factory=list)
+    #: the trunk whose tokens (positions 0..len-1) every token here also sees; it runs before this one
+    trunk: Segment | None = field(default=None, repr=False, compare=False)
+    #: this segment is a trunk: its keys and values are kept for the segments that name it
+    keep: bool = False
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -86,72 +92,131 @@ def _common(a: Sequence[int], b: Sequence[int]) -> int:
     return k
 
 
-def build_segments(
-    rows: Sequence[tuple[list[int], int]], cap: int | None = None, min_share: int | None = MIN_SHARE
-) -> list[Segment]:
-    """Lay rows ``(ids, n)`` -- score the last ``n`` of ``ids`` given the rest -- out as prefix trees.
+def _trees(
+    rows: Sequence[tuple[list[int], int]], inputs: list[list[int]], min_share: int | None
+) -> list[tuple[list[int], int]]:
+    """Requests in sorted order grouped into prefix trees, each with its number of tokens: a request
+    joins the tree before it when it shares its whole context with the previous input, or at least
+    ``min_share`` tokens (``None``: only whole contexts)."""
+    trees: list[tuple[list[int], int]] = []
+    prev: list[int] | None = None
+    for i in sorted(range(len(rows)), key=lambda i: inputs[i]):
+        inp, ctx_len = inputs[i], len(rows[i][0]) - rows[i][1]
+        shared = _common(prev, inp) if prev is not None else 0
+        if prev is not None and (shared >= ctx_len or (min_share is not None and shared >= min_share)):
+            group, size = trees[-1]
+            group.append(i)
+            trees[-1] = (group, size + len(inp) - shared)
+        else:
+            trees.append(([i], len(inp)))
+        prev = inp
+    return trees
 
-    Requests sharing their whole context always share a segment. Others join the previous request's
-    segment when they share at least ``min_share`` tokens with it (``None``: never) and the segment stays
-    within ``cap`` tokens (``None``: no cap). Each row needs ``len(ids) > n``: the token before the first
-    scored one must exist.
-    """
-    for ids, n in rows:
-        if n < 1 or len(ids) <= n:
-            raise ValueError("each scored row needs at least one token before its scored tokens")
-    inputs = [ids[:-1] for ids, _ in rows]
-    order = sorted(range(len(rows)), key=lambda i: inputs[i])
-    segments: list[Segment] = []
+
+def _lay_out(
+    group: list[int],
+    rows: Sequence[tuple[list[int], int]],
+    inputs: list[list[int]],
+    cap: int | None,
+    trunk: Segment | None,
+) -> list[Segment]:
+    """One tree's requests (sorted) as segments of at most ``cap`` tokens after ``trunk``'s."""
+    base = len(trunk) if trunk is not None else 0
+    out: list[Segment] = []
     seg: Segment | None = None
-    path: list[int] = []  # segment index of each token on the previous request's path
+    path: list[int] = []  # segment index of each token at depth base.. on the previous request's path
     prev: list[int] = []
-    for i in order:
+    for i in group:
         ids, n = rows[i]
         inp, ctx_len = inputs[i], len(ids) - n
-        shared = _common(prev, inp) if seg is not None else 0
+        shared = _common(prev, inp) if seg is not None else base
         whole_context = seg is not None and shared >= ctx_len
-        fits = cap is None or (seg is not None and len(seg) + len(inp) - shared <= cap)
-        joins = whole_context or (min_share is not None and shared >= min_share and fits)
-        if seg is None or not joins:
-            seg = Segment()
-            segments.append(seg)
-            path, shared = [], 0
-        for j in path[shared:]:  # leaving these tokens' subtrees
+        if seg is None or not (whole_context or cap is None or len(seg) + len(inp) - shared <= cap):
+            seg = Segment(trunk=trunk)
+            out.append(seg)
+            path, shared = [], base
+        for j in path[shared - base :]:  # leaving these tokens' subtrees
             seg.ends[j] = len(seg.tokens)
-        del path[shared:]
+        del path[shared - base :]
         for d in range(shared, len(inp)):
             path.append(len(seg.tokens))
             seg.tokens.append(inp[d])
             seg.positions.append(d)
             seg.ends.append(-1)
         # the token at depth j-1 predicts ids[j]
-        seg.scored.append((i, [(path[j - 1], ids[j]) for j in range(ctx_len, len(ids))]))
+        seg.scored.append((i, [(path[j - 1 - base], ids[j]) for j in range(ctx_len, len(ids))]))
         prev = inp
-    for seg in segments:  # tokens still on a path when their segment ended see to its end
+    for seg in out:  # tokens still on a path when their segment ended see to its end
         seg.ends = [len(seg.tokens) if e < 0 else e for e in seg.ends]
+    return out
+
+
+def build_segments(
+    rows: Sequence[tuple[list[int], int]],
+    cap: int | None = None,
+    min_share: int | None = MIN_SHARE,
+    trunks: bool = True,
+) -> list[Segment]:
+    """Lay rows ``(ids, n)`` -- score the last ``n`` of ``ids`` given the rest -- out as prefix trees.
+
+    Requests sharing their whole context always share a tree; others join the previous request's tree
+    when they share at least ``min_share`` tokens with it (``None``: never). A tree larger than ``cap``
+    tokens (``None``: no cap) is cut between requests into pieces; with ``trunks``, the prefix common
+    to the whole tree (at least :data:`MIN_SHARE` tokens) becomes a *trunk* segment that runs once and
+    that every piece attends to, so each piece repeats only the prefix it needs beyond the trunk.
+    Each row needs ``len(ids) > n``: the token before the first scored one must exist.
+    """
+    for ids, n in rows:
+        if n < 1 or len(ids) <= n:
+            raise ValueError("each scored row needs at least one token before its scored tokens")
+    inputs = [ids[:-1] for ids, _ in rows]
+    segments: list[Segment] = []
+    for group, size in _trees(rows, inputs, min_share):
+        trunk = None
+        if trunks and cap is not None and size > cap and len(group) > 1:
+            # common to the whole (sorted) tree, and short of every scored position
+            depth = min(
+                _common(inputs[group[0]], inputs[group[-1]]),
+                min(len(rows[i][0]) - rows[i][1] for i in group) - 1,
+            )
+            if depth >= MIN_SHARE:
+                head = inputs[group[0]][:depth]
+                trunk = Segment(tokens=head, positions=list(range(depth)), ends=[depth] * depth, keep=True)
+                segments.append(trunk)
+        segments += _lay_out(group, rows, inputs, cap, trunk)
     return segments
 
 
-def _cost(lengths: Sequence[int]) -> float:
-    """Estimated work: every token, each also paying attention over its segment's keys."""
-    return sum(n * (1 + n / ATTENTION_EQUIV) for n in lengths)
+def _cost(segments: Sequence[Segment]) -> float:
+    """Estimated work: every token, each also paying attention over its segment's keys and its
+    trunk's."""
+    return sum(len(s) * (1 + (len(s) + len(s.trunk or ())) / ATTENTION_EQUIV) for s in segments)
 
 
-def pack(lengths: Sequence[int], budget: int = TOKENS_PER_FORWARD) -> list[list[int]]:
+def pack(
+    lengths: Sequence[int], budget: int = TOKENS_PER_FORWARD, after: Sequence[int | None] | None = None
+) -> list[list[int]]:
     """Forward passes, each a list of segment indices laid out back to back (first-fit decreasing
-    into ``budget`` tokens; a segment longer than the budget runs alone)."""
+    into ``budget`` tokens; a segment longer than the budget runs alone). ``after[i]``: a segment that
+    must run before ``i`` -- in an earlier forward, or earlier in the same one (trunks go first)."""
+    after = list(after) if after is not None else [None] * len(lengths)
+    firsts = {a for a in after if a is not None}
     forwards: list[list[int]] = []
     free: list[int] = []
-    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
-        n = lengths[i]
-        for f, room in enumerate(free):
-            if room >= n:
+    where: dict[int, int] = {}
+    by_length = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    for i in [i for i in by_length if i in firsts] + [i for i in by_length if i not in firsts]:
+        n, first = lengths[i], after[i]
+        for f in range(where[first] if first is not None else 0, len(forwards)):
+            if free[f] >= n:
                 forwards[f].append(i)
                 free[f] -= n
+                where[i] = f
                 break
         else:
             forwards.append([i])
             free.append(budget - n)
+            where[i] = len(forwards) - 1
     return forwards
 
 
@@ -164,8 +229,10 @@ def plan(
     if len(build_segments(rows, None, MIN_SHARE)) < len(candidates[0]):  # some prefix is worth sharing
         caps = sorted({max(1, min(c, budget)) for c in SEGMENT_CAPS})
         candidates += [build_segments(rows, cap, MIN_SHARE) for cap in caps]
-    segments = min(candidates, key=lambda segs: _cost([len(s) for s in segs]))
-    return segments, pack([len(s) for s in segments], budget)
+    segments = min(candidates, key=_cost)
+    index = {id(s): k for k, s in enumerate(segments)}
+    after = [index[id(s.trunk)] if s.trunk is not None else None for s in segments]
+    return segments, pack([len(s) for s in segments], budget, after)
 
 
 def _is_argmax(torch: Any, logp: Any, rows: Any, targets: Any, target_lp: Any) -> Any:
@@ -236,6 +303,8 @@ def _read_scores(
     """Log-probabilities and greedy flags of one forward's scored tokens (``flat`` positions of
     ``hidden``, predicting ``targets``, for requests ``owners``), into ``logp_of`` and ``greedy_of``:
     each distinct position through the output layer once, :data:`OUTPUT_CHUNK` positions at a time."""
+    if not flat:  # a forward of trunks only: it ran for their keys
+        return
     hidden = hidden.reshape(-1, hidden.shape[-1])
     uniq = sorted(set(flat))
     where = {p: k for k, p in enumerate(uniq)}

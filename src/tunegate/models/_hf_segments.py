@@ -1,4 +1,5 @@
-"""Per-segment attention for packed scoring: one row of segments, each attending only within itself.
+"""Per-segment attention for packed scoring: one row of segments, each attending only within itself
+(and to its trunk).
 
 The packed scorer (:mod:`tunegate.models._hf_scoring`) lays every forward out as **one row** of
 segments back to back -- no padding, so projections and MLPs run on exactly the layout's tokens -- and
@@ -10,6 +11,11 @@ every attention call (``tunegate_segments``) while the model's configuration nam
 :data:`ATTN_NAME` (set for the call by :func:`segment_attention`); as the name has no mask function,
 transformers builds no row-wide mask. A segment that is a plain chain (one request, or requests that
 extend one another) within the layer's window takes the causal kernel without a mask.
+
+A *trunk* -- the prefix common to a tree too large for one segment, e.g. a few-shot block -- runs once,
+as a segment of its own that keeps each layer's keys and values; the pieces of the tree run in the same
+forward after it, or in later ones, and attend to those kept keys before their own, on the positions
+that follow the trunk's (so a sliding window sees only the trunk's last keys).
 """
 
 from __future__ import annotations
@@ -28,14 +34,17 @@ ATTN_NAME = "tunegate_segments"
 
 @dataclass
 class Layout:
-    """One forward's segments (objects with ``ends`` and ``positions``) in row order, and the inner
-    attention function they run through."""
+    """One forward's segments (:class:`~tunegate.models._hf_scoring.Segment`) in row order, the inner
+    attention function they run through, and the keys and values kept of trunks (shared by the
+    forwards of one scoring call)."""
 
     segments: Sequence[Any]
     inner: Callable[..., Any]
     dtype: Any
     #: whether ``inner`` applies the causal mask itself when given none (sdpa does, eager does not)
     causal_without_mask: bool = True
+    #: (id of a trunk segment, id of an attention module) -> that layer's keys and values of the trunk
+    kept: dict[tuple[int, int], tuple[Any, Any]] = field(default_factory=dict)
     bounds: list[tuple[int, int]] = field(init=False)
     _masks: dict[tuple[int, int | None], Any] = field(default_factory=dict, init=False)
 
@@ -45,9 +54,16 @@ class Layout:
             self.bounds.append((start, start + len(s.ends)))
             start += len(s.ends)
 
+    def trunk_from(self, k: int, window: int | None) -> int:
+        """The first of segment ``k``'s trunk tokens that a layer with ``window`` can see (its tokens
+        sit at depth ``len(trunk)`` or more)."""
+        n = len(self.segments[k].trunk.ends)
+        return 0 if window is None else max(0, n - window + 1)
+
     def mask(self, k: int, window: int | None) -> Any:
         """Segment ``k``'s additive mask for a layer with ``window`` (None: full attention), or None
-        where the plain causal mask is exact (a chain within the window)."""
+        where the plain causal mask is exact (a chain within the window, no trunk). Columns: the
+        visible trunk keys (:meth:`trunk_from` on), then the segment's own."""
         key = (k, window)
         if key not in self._masks:
             self._masks[key] = self._build(k, window)
@@ -56,18 +72,25 @@ class Layout:
     def _build(self, k: int, window: int | None) -> Any:
         import torch
 
-        ends, pos = self.segments[k].ends, self.segments[k].positions
+        seg = self.segments[k]
+        ends, pos = seg.ends, seg.positions
         n = len(ends)
         chain = all(e == n for e in ends) and pos == list(range(n))
         if self.causal_without_mask and chain and (window is None or n <= window):
             return None
         e = torch.tensor(ends)
         idx = torch.arange(n)
+        p = torch.tensor(pos)
         seen = (idx[None, :] <= idx[:, None]) & (idx[:, None] < e[None, :])  # query row, key column
         if window is not None:
-            p = torch.tensor(pos)
             seen &= (p[:, None] - p[None, :]) < window
-        out = torch.zeros((1, 1, n, n), dtype=self.dtype)
+        if seg.trunk is not None:  # every token descends from the whole trunk
+            t = torch.arange(self.trunk_from(k, window), len(seg.trunk.ends))
+            from_trunk = torch.ones((n, len(t)), dtype=torch.bool)
+            if window is not None:
+                from_trunk = (p[:, None] - t[None, :]) < window
+            seen = torch.cat([from_trunk, seen], dim=1)
+        out = torch.zeros((1, 1, *seen.shape), dtype=self.dtype)
         return out.masked_fill_(~seen[None, None], torch.finfo(self.dtype).min)
 
 
@@ -82,7 +105,8 @@ def _attend(
     sliding_window: int | None = None,
     **kwargs: Any,
 ) -> tuple[Any, None]:
-    """The attention function registered as :data:`ATTN_NAME`: the inner function per segment."""
+    """The attention function registered as :data:`ATTN_NAME`: the inner function per segment, a
+    trunk's kept keys and values before a segment's own."""
     import torch
 
     lay = tunegate_segments
@@ -90,11 +114,20 @@ def _attend(
         raise RuntimeError(f"{ATTN_NAME} attention runs only inside tunegate's packed scoring")
     outs = []
     for k, (a, b) in enumerate(lay.bounds):
+        seg = lay.segments[k]
+        keys, values = key[:, :, a:b], value[:, :, a:b]
+        if seg.keep:  # copies: a view would hold the whole row's keys alive
+            lay.kept[(id(seg), id(module))] = (keys.clone(), values.clone())
+        if seg.trunk is not None:
+            kept_keys, kept_values = lay.kept[(id(seg.trunk), id(module))]
+            lo = lay.trunk_from(k, sliding_window)
+            keys = torch.cat([kept_keys[:, :, lo:], keys], dim=2)
+            values = torch.cat([kept_values[:, :, lo:], values], dim=2)
         out, _ = lay.inner(
             module,
             query[:, :, a:b],
-            key[:, :, a:b],
-            value[:, :, a:b],
+            keys,
+            values,
             lay.mask(k, sliding_window),
             sliding_window=sliding_window,
             **kwargs,
@@ -133,9 +166,10 @@ def segment_attention(decoder: Any, config: Any) -> Iterator[Callable[[Sequence[
     impl = getattr(config, "_attn_implementation", None) or "sdpa"
     inner = _inner(type(decoder).__module__, impl)
     dtype = next(decoder.parameters()).dtype
+    kept: dict[tuple[int, int], tuple[Any, Any]] = {}  # trunks' keys and values, for this call
 
     def layout(segments: Sequence[Any]) -> Layout:
-        return Layout(segments, inner, dtype, causal_without_mask=impl == "sdpa")
+        return Layout(segments, inner, dtype, causal_without_mask=impl == "sdpa", kept=kept)
 
     config._attn_implementation = ATTN_NAME
     try:
