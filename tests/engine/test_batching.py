@@ -35,6 +35,32 @@ def test_documents_sharing_a_prefix_travel_together() -> None:
     assert {reqs[i].context for i in batches[1]} == {"Say hi.", "Zebra?"}
 
 
+def test_a_family_is_split_only_when_larger_than_a_batch_and_then_into_batches_of_its_own() -> None:
+    """Splitting a family runs its shared prefix once per batch: a family that fits is never split, a
+    larger one travels whole up to FAMILY_BATCHES batch sizes, beyond that in near-equal parts."""
+    from tunegate.models._order import FAMILY_BATCHES
+
+    shots = "Q: 1+1?\nA: 2\n\nQ: 2+2?\nA: 4\n\nQ: 3+3?\nA: 6\n\n"
+    longer = "An unrelated and much longer question, number {n}? {n} {n} {n} {n} {n} {n}"
+    lone = [LoglikelihoodRequest(longer.format(n=n), " yes") for n in range(3)]
+
+    def family(n_docs: int) -> list[LoglikelihoodRequest]:
+        return [LoglikelihoodRequest(f"{shots}Q: {n}?", c) for n in range(n_docs) for c in (" a", " b")]
+
+    def batches_of_family(reqs):  # type: ignore[no-untyped-def]
+        batches = _batches(reqs, list(range(len(reqs))), size=8)
+        assert sorted(i for b in batches for i in b) == list(range(len(reqs)))
+        return [b for b in batches if any(reqs[i].context.startswith(shots) for i in b)]
+
+    # 3 longer unrelated requests go first; the 6-request family does not fill their batch's free room
+    fits = batches_of_family(lone + family(3))
+    assert len(fits) == 1 and len(fits[0]) == 6
+    whole = batches_of_family(family(4 * FAMILY_BATCHES) + lone)  # 32 requests: one batch of its own
+    assert [len(b) for b in whole] == [32]
+    parts = batches_of_family(family(4 * FAMILY_BATCHES + 1))  # 34 requests: two near-equal parts
+    assert sorted(len(b) for b in parts) == [16, 18]
+
+
 def test_a_group_larger_than_the_batch_is_its_own_batch() -> None:
     reqs = [LoglikelihoodRequest("same", f" {c}") for c in "abcde"] + [LoglikelihoodRequest("x", " y")]
     batches = _batches(reqs, list(range(6)), size=2)

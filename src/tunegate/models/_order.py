@@ -10,11 +10,14 @@ from collections.abc import Sequence
 
 from tunegate.models._requests import LoglikelihoodRequest, Request
 
-__all__ = ["FAMILY_PREFIX_CHARS", "by_prefix_family", "longest_first"]
+__all__ = ["FAMILY_BATCHES", "FAMILY_PREFIX_CHARS", "by_prefix_family", "longest_first"]
 
 #: Log-likelihood contexts sharing at least this many leading characters (~8 tokens) are one *family*:
 #: they travel together so the backend can run their common prefix once.
 FAMILY_PREFIX_CHARS = 32
+#: A family larger than a batch travels in batches of its own of up to this many batch sizes (5-shot
+#: MMLU's 356 requests of one subject: one call, so its few-shot block runs once, not three times).
+FAMILY_BATCHES = 4
 
 
 def longest_first(requests: Sequence[Request], missing: Sequence[int], size: int) -> list[list[int]]:
@@ -29,9 +32,11 @@ def by_prefix_family(requests: Sequence[Request], missing: Sequence[int], size: 
     Log-likelihood requests with the same ``context`` (a multiple-choice item's choices) form a group
     that is never split. Groups whose contexts share a prefix (a subject header, a fixed few-shot
     block; :data:`FAMILY_PREFIX_CHARS`) form a family, kept together in context order, so the backend
-    runs the prefix once. Families go longest first, so unrelated documents of similar length meet
-    (little padding, narrow rows). A group larger than ``size`` is a batch of its own. Other kinds are
-    singletons, longest first: plain length-sorted chunking (least padding in generation).
+    runs the prefix once. A family that fits ``size`` is never split between batches; a larger one
+    travels in near-equal batches of its own of at most :data:`FAMILY_BATCHES` times ``size`` (a group
+    larger than that is a batch of its own). Families go longest first, so unrelated documents of
+    similar length meet (little padding, narrow rows). Other kinds are singletons, longest first:
+    plain length-sorted chunking (least padding in generation).
     """
     by_context: dict[str, list[int]] = {}
     families: list[list[list[int]]] = []  # lists of groups
@@ -53,15 +58,32 @@ def by_prefix_family(requests: Sequence[Request], missing: Sequence[int], size: 
 
     batches: list[list[int]] = []
     current: list[int] = []
-    for group in (g for fam in families for g in fam):
-        group = sorted(group, key=lambda i: -requests[i].size())
-        if current and len(current) + len(group) > size:
+    for fam in families:
+        groups = [sorted(g, key=lambda i: -requests[i].size()) for g in fam]
+        total = sum(len(g) for g in groups)
+        if total <= size:  # fits one batch: never split between two
+            if current and len(current) + total > size:
+                batches.append(current)
+                current = []
+            current.extend(i for g in groups for i in g)
+            continue
+        if current:
             batches.append(current)
             current = []
-        if len(group) >= size:
-            batches.append(group)
-            continue
-        current.extend(group)
+        # whole groups, in near-equal batches of at most FAMILY_BATCHES * size (a larger group alone)
+        limit = FAMILY_BATCHES * size
+        target = -(-total // -(-total // limit))  # total / the fewest batches of at most limit
+        chunk: list[int] = []
+        for g in groups:
+            if chunk and len(chunk) + len(g) > limit:
+                batches.append(chunk)
+                chunk = []
+            chunk.extend(g)
+            if len(chunk) >= target:
+                batches.append(chunk)
+                chunk = []
+        if chunk:
+            batches.append(chunk)
     if current:
         batches.append(current)
     return batches
