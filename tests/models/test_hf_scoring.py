@@ -11,7 +11,14 @@ import pytest
 import torch
 
 from tunegate.models import LoglikelihoodRequest, Model
-from tunegate.models._hf_scoring import _is_argmax, build_segments, pack, plan, score_segments
+from tunegate.models._hf_scoring import (
+    _is_argmax,
+    build_segments,
+    pack,
+    plan,
+    score_segments,
+    trunk_indices,
+)
 from tunegate.tasks import TASKS, TaskOptions
 
 LONG = (
@@ -219,9 +226,7 @@ def test_trunk_pieces_equal_the_plain_forward(base, tiny_model_dir, budget) -> N
     segments = build_segments(rows, cap=8)
     trunk = next(s for s in segments if s.keep)
     assert len(trunk) > 64 and sum(s.trunk is trunk for s in segments) >= 3
-    index = {id(s): k for k, s in enumerate(segments)}
-    after = [index[id(s.trunk)] if s.trunk is not None else None for s in segments]
-    forwards = pack([len(s) for s in segments], budget, after)
+    forwards = pack([len(s) for s in segments], budget, trunk_indices(segments))
     assert (len(forwards) > 1) == (budget < 100_000)
     core = _core(model)
     with torch.inference_mode():

@@ -34,7 +34,7 @@ from tunegate.models._hf_head import output_logits
 __all__ = ["ADMIT_FRACTION", "HEAD_ROWS", "PREFILL_TOKENS", "Decoded", "greedy_pool"]
 
 #: rows per output-layer call (bounds the logits' memory: 32 MiB for Gemma's vocabulary); per row, 32 rows
-#: in vocabulary blocks cost a third of 8 rows in one call (bench/README.md)
+#: in vocabulary blocks cost under a fifth of 8 rows in one call (bench/README.md)
 HEAD_ROWS = 32
 #: padded tokens (rows x width) per prefill forward (bounds the prefill's activations); at least one row
 PREFILL_TOKENS = 512

@@ -46,6 +46,7 @@ __all__ = [
     "pack",
     "plan",
     "score_segments",
+    "trunk_indices",
 ]
 
 #: Upper bound on the tokens of one decoder forward. On CPU throughput is flat above ~1k tokens per
@@ -230,9 +231,14 @@ def plan(
         caps = sorted({max(1, min(c, budget)) for c in SEGMENT_CAPS})
         candidates += [build_segments(rows, cap, MIN_SHARE) for cap in caps]
     segments = min(candidates, key=_cost)
+    return segments, pack([len(s) for s in segments], budget, trunk_indices(segments))
+
+
+def trunk_indices(segments: Sequence[Segment]) -> list[int | None]:
+    """For each segment, the index of its trunk in ``segments`` (None: it has none) -- :func:`pack`'s
+    ``after``."""
     index = {id(s): k for k, s in enumerate(segments)}
-    after = [index[id(s.trunk)] if s.trunk is not None else None for s in segments]
-    return segments, pack([len(s) for s in segments], budget, after)
+    return [index[id(s.trunk)] if s.trunk is not None else None for s in segments]
 
 
 def _is_argmax(torch: Any, logp: Any, rows: Any, targets: Any, target_lp: Any) -> Any:
