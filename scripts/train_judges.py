@@ -166,16 +166,27 @@ class Task:
             accs.append(float(np.mean(self.binary(pred) == self.binary(self.y[rows]))))
         return int(np.argmax(accs)), accs
 
-    def nested(self, cands: Sequence[dict[str, Any]]) -> tuple[np.ndarray, list[int], list[list[float]]]:
-        pred = np.empty_like(self.y)
-        chosen, inner = [], []
+    def outer_folds(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The nested CV's 5 outer (train, test) folds, grouped by prompt."""
         idx = np.arange(self.y.size)
-        for tr, te in GroupKFold(n_splits=5).split(idx, self.y, self.groups):
-            k, accs = self.select(cands, tr)
-            chosen.append(k)
-            inner.append([round(a, 4) for a in accs])
+        return list(GroupKFold(n_splits=5).split(idx, self.y, self.groups))
+
+    def nested(
+        self, cands: Sequence[dict[str, Any]], chosen: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, list[int], list[list[float]]]:
+        """Outer-fold predictions, the inner CV's pick per fold and its accuracies. With ``chosen``
+        (the picks a report recorded) the inner CV is skipped: a replay of that report's outer figures."""
+        pred = np.empty_like(self.y)
+        picks, inner = [], []
+        for f, (tr, te) in enumerate(self.outer_folds()):
+            if chosen is None:
+                k, accs = self.select(cands, tr)
+                inner.append([round(a, 4) for a in accs])
+            else:
+                k = chosen[f]
+            picks.append(k)
             pred[te] = self.fit(cands[k], tr, te)[0]
-        return pred, chosen, inner
+        return pred, picks, inner
 
 
 def _bootstrap_ci(stat: Any, groups: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:

@@ -136,16 +136,40 @@ def test_unknown_judge_and_kind() -> None:
 
 @pytest.mark.slow
 def test_cross_validation_reproduces_documented_accuracy() -> None:
-    """Re-run the training script's nested, prompt-grouped CV (slow: minutes; embeds ~3.4k texts once)."""
+    """Replay the training script's nested, prompt-grouped CV from the shipped reports: every outer fold
+    refitted (its TF-IDF vocabulary, scaler and weights learned on its training folds only) with the
+    candidate the report says its inner CV chose gives the documented accuracy, and the first outer
+    fold's inner CV, rerun in full, picks that candidate with the recorded inner accuracies. (Embeds
+    ~3.4k texts once, cached in /tmp; the full retraining, ``scripts/train_judges.py --no-write``, reruns
+    every inner CV: ~4 min more.)"""
+    import numpy as np
+
     shared = ROOT.parent / "shared" / "data"
     if not (shared / "xstest_completions").is_dir():
         pytest.skip("shared labelled data not present")
     mod = _train_module()
-    ref = mod.train_refusal(shared)["cv"]
-    harm = mod.train_harm(shared)["cv"]
-    for (kind, dataset), stated in DOC_STATED.items():
-        got = (ref if kind == "refusal" else harm)[dataset]["accuracy"]
-        assert round(got, 3) >= stated, (kind, dataset, got)
+    refusal, _ = mod.refusal_task(shared)
+    harm, _, _, source = mod.harm_task(shared)
+    got: dict[tuple[str, str], float] = {}
+    for kind, task, cands in (
+        ("refusal", refusal, mod.REFUSAL_CANDIDATES),
+        ("harm", harm, mod.HARM_CANDIDATES),
+    ):
+        cv = _cv(kind)
+        assert cv["candidates"] == [dict(c) for c in cands], kind  # the report is of these candidates
+        k, accs = task.select(cands, task.outer_folds()[0][0])
+        assert k == cv["inner_choice"][0], (kind, accs)
+        assert np.allclose(accs, cv["inner_accuracy"][0], atol=2e-3), (kind, accs)
+        pred, picks, _ = task.nested(cands, chosen=cv["inner_choice"])
+        assert picks == cv["inner_choice"]
+        hit = task.binary(pred) == task.binary(task.y)
+        if kind == "refusal":
+            got[(kind, "xstest_completions")] = float(hit.mean())
+        else:
+            for name in ("harmbench_val", "jbb_judge_comparison"):
+                got[(kind, name)] = float(hit[source == name].mean())
+    for key, stated in DOC_STATED.items():
+        assert round(got[key], 3) >= stated, (key, got[key])
 
 
 def _train_module():  # type: ignore[no-untyped-def]
