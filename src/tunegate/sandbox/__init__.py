@@ -11,6 +11,9 @@ HOME, TMPDIR) — nothing of ours, no secrets. Layers of containment, outermost 
    *as that uid*, which kills every process it owns in one system call — daemons that left the
    process group included. Because that uid may not be able to reach the interpreter of a virtualenv
    under ``/root`` (mode 700), the sandbox then uses a system Python of the same minor version.
+   The switch happens in the child after exec (util-linux ``setpriv``, then ``/bin/sh``, so nothing
+   runs with root's capabilities past it), which lets Python start it with ``vfork``: with a model in
+   memory, ``Popen(user=...)`` copied GBs of page tables per sample (``bench/sandbox_throughput.py``).
 2. **Namespaces** (util-linux ``unshare --user --map-root-user --net --pid --fork --mount-proc
    --ipc --uts --kill-child``): no network but a down loopback, its own pid space (the supervisor is
    pid 1), a private /proc, and a private mount namespace in which the supervisor mounts a fresh

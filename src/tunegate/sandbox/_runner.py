@@ -24,6 +24,7 @@ from tunegate.sandbox._cgroup import SampleCgroup, create_cgroup
 from tunegate.sandbox._isolation import (
     NS_FLAGS,
     Containment,
+    as_uid,
     become_subreaper,
     containment,
     kill_uid,
@@ -255,8 +256,9 @@ def _execute(
             r, w = os.pipe()
             try:
                 cfg["status_fd"] = w  # pass_fds keeps the number
+                argv, as_kw = as_uid(_argv(box, cfg), uid)
                 proc = subprocess.Popen(
-                    _argv(box, cfg),
+                    argv,
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
@@ -264,9 +266,7 @@ def _execute(
                     env=_env(workdir),
                     start_new_session=True,
                     pass_fds=(w,),
-                    user=uid,
-                    group=uid,
-                    extra_groups=None if uid is None else [],
+                    **as_kw,
                 )
             except OSError as exc:
                 os.close(r)
