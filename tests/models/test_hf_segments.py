@@ -117,3 +117,28 @@ def test_a_piece_after_its_kept_trunk_equals_one_causal_pass(window) -> None:  #
     )
     torch.testing.assert_close(out_trunk, want[:, :5])
     torch.testing.assert_close(out_piece, want[:, 5:])
+
+
+@pytest.mark.parametrize("n", [7, 9])
+def test_a_chain_longer_than_the_window_runs_in_bands_equal_to_one_windowed_pass(n: int) -> None:
+    """Queries in blocks of the window, each over the window's keys before it: the outputs of one
+    pass under the whole windowed causal mask, for a chain packed after another segment."""
+    other = build_segments([([1, 2, 3], 1)])[0]
+    chain = build_segments([(list(range(10, 11 + n)), 1)])[0]
+    m, w = len(other.ends), 3
+    assert (m, len(chain.ends)) == (2, n)
+    lay = _layout([other, chain], inner=_softmax_attention)
+    bands = lay.bands(1, w)
+    assert bands is not None
+    assert [b[:3] for b in bands] == [(a, min(n, a + w), max(0, a - w + 1)) for a in range(0, n, w)]
+    assert lay.bands(1, None) is None and lay.bands(1, n) is None and lay.bands(0, w) is None
+    g = torch.Generator().manual_seed(2)
+    q, k, v = (torch.randn(1, 2, m + n, 4, generator=g) for _ in range(3))
+    i = torch.arange(n)
+    seen = (i[None, :] <= i[:, None]) & ((i[:, None] - i[None, :]) < w)
+    want = torch.nn.functional.scaled_dot_product_attention(
+        q[:, :, m:], k[:, :, m:], v[:, :, m:], attn_mask=seen
+    ).transpose(1, 2)
+    out, _ = _attend(None, q, k, v, None, tunegate_segments=lay, sliding_window=w)
+    assert out.shape == (1, m + n, 2, 4)
+    torch.testing.assert_close(out[:, m:], want)

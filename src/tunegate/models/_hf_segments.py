@@ -10,7 +10,9 @@ The layout reaches the attention through a keyword argument the transformers dec
 every attention call (``tunegate_segments``) while the model's configuration names
 :data:`ATTN_NAME` (set for the call by :func:`segment_attention`); as the name has no mask function,
 transformers builds no row-wide mask. A segment that is a plain chain (one request, or requests that
-extend one another) within the layer's window takes the causal kernel without a mask.
+extend one another) within the layer's window takes the causal kernel without a mask; a chain longer
+than a sliding window runs in bands of queries, each over only the keys its window reaches
+(:meth:`Layout.bands`).
 
 A *trunk* -- the prefix common to a tree too large for one segment, e.g. a few-shot block -- runs once,
 as a segment of its own that keeps each layer's keys and values; the pieces of the tree run in the same
@@ -69,6 +71,31 @@ class Layout:
             self._masks[key] = self._build(k, window)
         return self._masks[key]
 
+    def bands(self, k: int, window: int | None) -> list[tuple[int, int, int, Any]] | None:
+        """For a chain (no trunk) longer than a sliding ``window``: its queries in blocks of ``window``,
+        as (first query, end, first key, additive mask) -- each block attends to the ``window - 1`` keys
+        before it and itself, so the layer costs ~2 x window keys per query instead of the whole
+        segment's (a 4096-token chain under Gemma 3's 512-token window: 4x less). None otherwise."""
+        seg = self.segments[k]
+        n = len(seg.ends)
+        if window is None or n <= window or seg.trunk is not None:
+            return None
+        if not (all(e == n for e in seg.ends) and seg.positions == list(range(n))):
+            return None
+        key = (k, -window)  # apart from mask()'s keys
+        if key not in self._masks:
+            import torch
+
+            blocks = []
+            for qa in range(0, n, window):
+                qb, ka = min(n, qa + window), max(0, qa - window + 1)
+                i, j = torch.arange(qa, qb)[:, None], torch.arange(ka, qb)[None, :]
+                seen = (j <= i) & (i - j < window)
+                m = torch.zeros((1, 1, *seen.shape), dtype=self.dtype)
+                blocks.append((qa, qb, ka, m.masked_fill_(~seen[None, None], torch.finfo(self.dtype).min)))
+            self._masks[key] = blocks
+        return self._masks[key]  # type: ignore[no-any-return]
+
     def _build(self, k: int, window: int | None) -> Any:
         import torch
 
@@ -118,6 +145,20 @@ def _attend(
         keys, values = key[:, :, a:b], value[:, :, a:b]
         if seg.keep:  # copies: a view would hold the whole row's keys alive
             lay.kept[(id(seg), id(module))] = (keys.clone(), values.clone())
+        bands = lay.bands(k, sliding_window)
+        if bands is not None:
+            for qa, qb, ka, m in bands:
+                out, _ = lay.inner(
+                    module,
+                    query[:, :, a + qa : a + qb],
+                    keys[:, :, ka:qb],
+                    values[:, :, ka:qb],
+                    m,
+                    sliding_window=sliding_window,
+                    **kwargs,
+                )
+                outs.append(out)
+            continue
         if seg.trunk is not None:
             kept_keys, kept_values = lay.kept[(id(seg.trunk), id(module))]
             lo = lay.trunk_from(k, sliding_window)
