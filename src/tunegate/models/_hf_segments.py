@@ -49,6 +49,7 @@ class Layout:
     kept: dict[tuple[int, int], tuple[Any, Any]] = field(default_factory=dict)
     bounds: list[tuple[int, int]] = field(init=False)
     _masks: dict[tuple[int, int | None], Any] = field(default_factory=dict, init=False)
+    _bands: dict[tuple[int, int], list[tuple[int, int, int, Any]]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.bounds, start = [], 0
@@ -78,23 +79,18 @@ class Layout:
         segment's (a 4096-token chain under Gemma 3's 512-token window: 4x less). None otherwise."""
         seg = self.segments[k]
         n = len(seg.ends)
-        if window is None or n <= window or seg.trunk is not None:
+        if window is None or n <= window or not _is_chain(seg):
             return None
-        if not (all(e == n for e in seg.ends) and seg.positions == list(range(n))):
-            return None
-        key = (k, -window)  # apart from mask()'s keys
-        if key not in self._masks:
+        if (k, window) not in self._bands:
             import torch
 
             blocks = []
             for qa in range(0, n, window):
                 qb, ka = min(n, qa + window), max(0, qa - window + 1)
                 i, j = torch.arange(qa, qb)[:, None], torch.arange(ka, qb)[None, :]
-                seen = (j <= i) & (i - j < window)
-                m = torch.zeros((1, 1, *seen.shape), dtype=self.dtype)
-                blocks.append((qa, qb, ka, m.masked_fill_(~seen[None, None], torch.finfo(self.dtype).min)))
-            self._masks[key] = blocks
-        return self._masks[key]  # type: ignore[no-any-return]
+                blocks.append((qa, qb, ka, _additive((j <= i) & (i - j < window), self.dtype)))
+            self._bands[(k, window)] = blocks
+        return self._bands[(k, window)]
 
     def _build(self, k: int, window: int | None) -> Any:
         import torch
@@ -102,8 +98,7 @@ class Layout:
         seg = self.segments[k]
         ends, pos = seg.ends, seg.positions
         n = len(ends)
-        chain = all(e == n for e in ends) and pos == list(range(n))
-        if self.causal_without_mask and chain and (window is None or n <= window):
+        if self.causal_without_mask and _is_chain(seg) and (window is None or n <= window):
             return None
         e = torch.tensor(ends)
         idx = torch.arange(n)
@@ -117,8 +112,21 @@ class Layout:
             if window is not None:
                 from_trunk = (p[:, None] - t[None, :]) < window
             seen = torch.cat([from_trunk, seen], dim=1)
-        out = torch.zeros((1, 1, *seen.shape), dtype=self.dtype)
-        return out.masked_fill_(~seen[None, None], torch.finfo(self.dtype).min)
+        return _additive(seen, self.dtype)
+
+
+def _is_chain(seg: Any) -> bool:
+    """One path from the root, no trunk: each token sees every token before it (the causal mask)."""
+    n = len(seg.ends)
+    return seg.trunk is None and all(e == n for e in seg.ends) and seg.positions == list(range(n))
+
+
+def _additive(seen: Any, dtype: Any) -> Any:
+    """The additive (1, 1, queries, keys) mask of the boolean ``seen``: 0 where seen, else dtype's min."""
+    import torch
+
+    out = torch.zeros((1, 1, *seen.shape), dtype=dtype)
+    return out.masked_fill_(~seen[None, None], torch.finfo(dtype).min)
 
 
 def _attend(
