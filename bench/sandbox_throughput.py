@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-
-def _cpu() -> str:
-    with open("/proc/cpuinfo") as f:
-        names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-    return f"{names[0] if names else platform.processor()} ({os.cpu_count()} CPUs)"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lm_eval_compare import cpu_model
 
 
 def main() -> None:
@@ -44,7 +42,7 @@ def main() -> None:
         for p in problems
     ]
     print(
-        f"CPU: {_cpu()}; parent RSS ballast {a.ballast_gb:g} GB; {len(problems)} canonical solutions, {a.workers} workers"
+        f"CPU: {cpu_model()}; parent RSS ballast {a.ballast_gb:g} GB; {len(problems)} canonical solutions, {a.workers} workers"
     )
     print(f"sandbox: {containment().describe()}")
 
