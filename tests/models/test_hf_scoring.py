@@ -1,8 +1,9 @@
 """Packed multiple-choice scoring (``tunegate.models._hf_scoring``) against the plain computation.
 
 Shared prefixes (a document's context, a few-shot block shared across documents) run once, laid out as a
-prefix tree under a 4D mask; the numbers must equal one plain forward pass per request (1e-4), including
-contexts longer than the sliding window, and must not depend on how requests are batched or packed.
+prefix tree attended per segment, in blocks of the tree's own ancestry; the numbers must equal one
+plain forward pass per request (1e-4), including contexts longer than the sliding window, and must
+not depend on how requests are batched or packed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tunegate.models import LoglikelihoodRequest, Model
+from tunegate.models import LoglikelihoodRequest, Model, _hf_segments
 from tunegate.models._hf_scoring import (
     _is_argmax,
     build_segments,
@@ -56,9 +57,22 @@ def _plain(model, backend, req):  # type: ignore[no-untyped-def]
     )
 
 
-def test_packed_choices_equal_plain_forward(base, tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
+def _every_run_a_call(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Attention calls free: every run of a tree becomes an attention block of its own (its keys
+    gathered from several ranges), the layout furthest from one masked call per segment."""
+    monkeypatch.setattr(_hf_segments, "CALL_PAIRS", 0)
+    (doc,) = build_segments([([1, 2, 3, 4], 1), ([1, 2, 3, 5], 1)])  # a context, two choices
+    assert len(_hf_segments.attention_blocks(doc.ends)) == 1  # single-token choices add no tokens
+    (doc,) = build_segments([([1, 2, 3, 4, 9], 2), ([1, 2, 3, 5, 9], 2)])
+    assert len(_hf_segments.attention_blocks(doc.ends)) == 2
+
+
+@pytest.mark.parametrize("blocks", ["costed", "every run"])
+def test_packed_choices_equal_plain_forward(base, tiny_model_dir, blocks, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from transformers import AutoModelForCausalLM
 
+    if blocks == "every run":
+        _every_run_a_call(monkeypatch)
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).eval()
     got = base.loglikelihood(MC)
     for req, res in zip(MC, got, strict=True):
@@ -67,12 +81,17 @@ def test_packed_choices_equal_plain_forward(base, tiny_model_dir) -> None:  # ty
         assert res.is_greedy == greedy
 
 
+@pytest.mark.parametrize("blocks", ["costed", "every run"])
 @pytest.mark.parametrize("impl", ["sdpa", "eager"])
-def test_packed_scoring_under_each_attention_implementation(impl, tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
+def test_packed_scoring_under_each_attention_implementation(
+    impl, blocks, tiny_model_dir, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """Each segment runs through the model's own attention function, sdpa's or the modeling file's
     eager one, with an additive mask both take as given (or none for a plain chain)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if blocks == "every run":
+        _every_run_a_call(monkeypatch)
     from tunegate.models._hf import HFBackend, SharedWeights
 
     model = AutoModelForCausalLM.from_pretrained(
@@ -209,12 +228,15 @@ def test_a_tree_larger_than_the_cap_runs_its_common_prefix_once_as_a_trunk() -> 
     assert next(s for s in build_segments(short, cap=1) if s.keep).tokens == header
 
 
+@pytest.mark.parametrize("blocks", ["costed", "every run"])
 @pytest.mark.parametrize("budget", [1, 40, 100_000])
-def test_trunk_pieces_equal_the_plain_forward(base, tiny_model_dir, budget) -> None:  # type: ignore[no-untyped-def]
+def test_trunk_pieces_equal_the_plain_forward(base, tiny_model_dir, budget, blocks, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Pieces attending to a kept trunk (longer than the tiny model's sliding window of 64) score as
     plain forwards do, whether the trunk runs in an earlier forward or first in the same one."""
     from transformers import AutoModelForCausalLM
 
+    if blocks == "every run":
+        _every_run_a_call(monkeypatch)
     from tunegate.models._hf import _core
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).eval()

@@ -10,12 +10,26 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tunegate.models import _hf_segments
 from tunegate.models._hf_scoring import Segment, build_segments
-from tunegate.models._hf_segments import ATTN_NAME, Layout, _attend, segment_attention
+from tunegate.models._hf_segments import (
+    ATTN_NAME,
+    Block,
+    Layout,
+    _attend,
+    attention_blocks,
+    segment_attention,
+)
 
 
 def _layout(segments, inner=None) -> Layout:  # type: ignore[no-untyped-def]
     return Layout(segments, inner, torch.float32)
+
+
+def _mask(lay: Layout, k: int, window: int | None):  # type: ignore[no-untyped-def]
+    """The mask of segment ``k``'s one attention call."""
+    (call,) = lay.blocks(k, window)
+    return call[3]
 
 
 def test_a_chain_takes_the_causal_kernel_and_a_tree_gets_its_mask() -> None:
@@ -25,12 +39,12 @@ def test_a_chain_takes_the_causal_kernel_and_a_tree_gets_its_mask() -> None:
     lay = _layout([chain, extending, tree])
     assert extending.tokens == [1, 2, 3, 8]
     for k in (0, 1):
-        assert lay.mask(k, None) is None and lay.mask(k, 64) is None
-    assert lay.mask(0, 2) is not None  # longer than the window: the window needs a mask
+        assert _mask(lay, k, None) is None and _mask(lay, k, 64) is None
+    assert all(m is not None for *_, m in lay.blocks(0, 2))  # longer than the window: bands, masked
     assert tree.tokens == [1, 2, 3, 8, 9]
-    seen = (lay.mask(2, None)[0, 0] == 0).int().tolist()  # query rows, key columns
+    seen = (_mask(lay, 2, None)[0, 0] == 0).int().tolist()  # query rows, key columns
     assert seen == [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [1, 1, 1, 0, 1]]
-    windowed = (lay.mask(2, 2)[0, 0] == 0).int().tolist()
+    windowed = (_mask(lay, 2, 2)[0, 0] == 0).int().tolist()
     assert windowed == [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [0, 1, 1, 0, 0], [0, 0, 1, 1, 0], [0, 0, 1, 0, 1]]
 
 
@@ -86,9 +100,9 @@ def test_a_piece_sees_its_trunk_within_the_window() -> None:
     _, piece = _trunk_and_piece()
     lay = _layout([piece])
     assert lay.trunk_from(0, None) == 0 and lay.trunk_from(0, 3) == 3
-    seen = (lay.mask(0, None)[0, 0] == 0).int().tolist()  # 5 trunk columns, then the piece's own
+    seen = (_mask(lay, 0, None)[0, 0] == 0).int().tolist()  # 5 trunk columns, then the piece's own
     assert seen == [[1, 1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1, 1]]
-    windowed = (lay.mask(0, 3)[0, 0] == 0).int().tolist()  # trunk positions 3, 4, then 5, 6
+    windowed = (_mask(lay, 0, 3)[0, 0] == 0).int().tolist()  # trunk positions 3, 4, then 5, 6
     assert windowed == [[1, 1, 1, 0], [0, 1, 1, 1]]
 
 
@@ -142,3 +156,51 @@ def test_a_chain_longer_than_the_window_runs_in_bands_equal_to_one_windowed_pass
     out, _ = _attend(None, q, k, v, None, tunegate_segments=lay, sliding_window=w)
     assert out.shape == (1, m + n, 2, 4)
     torch.testing.assert_close(out[:, m:], want)
+
+
+def _three_documents():  # type: ignore[no-untyped-def]
+    """One tree: an 8-token header, then three 60-token documents scored at their last token."""
+    header = list(range(1, 9))
+    return build_segments([(header + list(range(100 * d, 100 * d + 61)), 1) for d in (1, 2, 3)])
+
+
+def test_documents_that_share_only_a_header_attend_in_blocks_of_their_own(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Runs: the header with the first document, then each other document over the header and itself;
+    joined only where one call costs less than two."""
+    (seg,) = _three_documents()
+    assert len(seg) == 8 + 3 * 60
+    assert attention_blocks(seg.ends) == [
+        Block(0, 68, ((0, 68),)),
+        Block(68, 128, ((0, 8), (68, 128))),
+        Block(128, 188, ((0, 8), (128, 188))),
+    ]
+    with monkeypatch.context() as m:  # a call as dear as 20,000 pairs: one block costs less than three
+        m.setattr(_hf_segments, "CALL_PAIRS", 20_000)
+        assert attention_blocks(seg.ends) == [Block(0, 188, ((0, 188),))]
+    # a 39-token context and four 29-token choices: two choices share a call where that is cheaper
+    (doc,) = build_segments([(list(range(1, 40)) + [50 + c] * 30, 30) for c in range(4)])
+    assert attention_blocks(doc.ends) == [
+        Block(0, 68, ((0, 68),)),
+        Block(68, 126, ((0, 39), (68, 126))),  # 58 x 97 pairs < 2 x 29 x 68 + one call
+        Block(126, 155, ((0, 39), (126, 155))),
+    ]
+
+
+@pytest.mark.parametrize("window", [None, 16, 64])
+def test_blocked_attention_equals_one_pass_under_the_tree_mask(window) -> None:  # type: ignore[no-untyped-def]
+    """The three documents in blocks (the first one on the causal kernel): the outputs of one pass
+    under the segment's whole tree mask, with the window on the tree's positions."""
+    (seg,) = _three_documents()
+    lay = _layout([seg], inner=_softmax_attention)
+    calls = lay.blocks(0, window)
+    assert len(calls) == 3 and (calls[0][3] is None) == (window is None or window >= 68)
+    n = len(seg)
+    g = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(1, 4, n, 8, generator=g) for _ in range(3))
+    i, e, p = torch.arange(n), torch.tensor(seg.ends), torch.tensor(seg.positions)
+    seen = (i[None, :] <= i[:, None]) & (i[:, None] < e[None, :])
+    if window is not None:
+        seen &= (p[:, None] - p[None, :]) < window
+    want = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=seen).transpose(1, 2)
+    out, _ = _attend(None, q, k, v, None, tunegate_segments=lay, sliding_window=window)
+    torch.testing.assert_close(out, want)

@@ -22,10 +22,11 @@ Three things make multiple-choice scoring cheap:
    segments are packed first-fit-decreasing into forward passes of at most
    :data:`TOKENS_PER_FORWARD` tokens, back to back in **one row**: projections and MLPs run on the
    layout's tokens only, and each layer's attention runs segment by segment on that segment's keys
-   (:mod:`tunegate.models._hf_segments`), never on a row-wide block-diagonal mask. The batch size is
+   (:mod:`tunegate.models._hf_segments`), never on a row-wide block-diagonal mask, and within a tree
+   in blocks over only the keys each block's queries can see. The batch size is
    therefore a token budget, never found by trial allocations; memory per forward is bounded by it.
-   The segment cap is chosen by estimated work (:func:`plan`): longer segments share more but attend
-   over more keys.
+   The segment cap is chosen by estimated work (:func:`plan`): every token, every attention block's
+   query-key pairs and its call (longer segments share more; their blocks cost more calls).
 
 Numbers equal the plain one-request-at-a-time computation up to float rounding (the tests check 1e-4).
 """
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunegate.models._hf_head import output_logits
+from tunegate.models._hf_segments import CALL_PAIRS, attention_blocks
 
 __all__ = [
     "OUTPUT_CHUNK",
@@ -57,10 +59,10 @@ SEGMENT_CAPS = (256, 512, 1024, 2048)
 #: Requests join the tree of the one before them only when they share at least this many tokens with
 #: it (or their whole context): a shorter shared prefix saves less than it costs in packing freedom.
 MIN_SHARE = 8
-#: Segment length at which attention (all of a segment's keys, masked or not) costs as much as the rest
-#: of a token's forward; for Gemma 3 270M about 11.5 MFLOP/token/layer of projections and MLP vs 4 kFLOP
-#: per key, i.e. ~2800. Only used to weigh segment caps.
-ATTENTION_EQUIV = 2800
+#: Query-key pairs of attention that cost as much as the rest of one token's forward: for Gemma 3 270M
+#: 11.1 MFLOP/token/layer of projections and MLP (~74 us at ~150 GFLOPS on a 2-core AMD EPYC) vs ~0.045
+#: us a pair (masked sdpa, 4 heads of 256), i.e. ~1650. Only used to weigh layouts.
+ATTENTION_EQUIV = 1650
 #: Scored positions sent through the output layer at once (Gemma: 262k vocabulary x 4 bytes = 1 MiB each,
 #: so 128 MiB of logits, turned into log-probabilities in place). 256 was no faster on CPU (HellaSwag
 #: bench, within noise) and peaked ~260 MB higher.
@@ -189,9 +191,14 @@ def build_segments(
 
 
 def _cost(segments: Sequence[Segment]) -> float:
-    """Estimated work: every token, each also paying attention over its segment's keys and its
-    trunk's."""
-    return sum(len(s) * (1 + (len(s) + len(s.trunk or ())) / ATTENTION_EQUIV) for s in segments)
+    """Estimated work: every token, plus each attention block's calls and query-key pairs (a
+    segment's keys and its trunk's that the block's queries attend over)."""
+    return sum(
+        len(s)
+        + sum(CALL_PAIRS + b.pairs(len(s.trunk or ())) for b in attention_blocks(s.ends, len(s.trunk or ())))
+        / ATTENTION_EQUIV
+        for s in segments
+    )
 
 
 def pack(
