@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunegate.models._hf_head import output_logits
-from tunegate.models._hf_segments import CALL_PAIRS, attention_blocks
+from tunegate.models._hf_segments import attention_blocks
 
 __all__ = [
     "OUTPUT_CHUNK",
@@ -193,12 +193,11 @@ def build_segments(
 def _cost(segments: Sequence[Segment]) -> float:
     """Estimated work: every token, plus each attention block's calls and query-key pairs (a
     segment's keys and its trunk's that the block's queries attend over)."""
-    return sum(
-        len(s)
-        + sum(CALL_PAIRS + b.pairs(len(s.trunk or ())) for b in attention_blocks(s.ends, len(s.trunk or ())))
-        / ATTENTION_EQUIV
-        for s in segments
-    )
+    work = 0.0
+    for s in segments:
+        trunk = len(s.trunk or ())
+        work += len(s) + sum(b.cost(trunk) for b in attention_blocks(s.ends, trunk)) / ATTENTION_EQUIV
+    return work
 
 
 def pack(

@@ -55,6 +55,10 @@ class Block:
         """Query-key pairs of one call over the block's keys and ``trunk`` more."""
         return (self.end - self.start) * (trunk + sum(b - a for a, b in self.keys))
 
+    def cost(self, trunk: int = 0) -> int:
+        """The block's call in query-key pairs: :data:`CALL_PAIRS` plus its :meth:`pairs`."""
+        return CALL_PAIRS + self.pairs(trunk)
+
 
 def _ranges(indices: Sequence[int]) -> list[tuple[int, int]]:
     """Sorted indices as half-open ranges of consecutive ones."""
@@ -104,7 +108,7 @@ def attention_blocks(ends: Sequence[int], trunk: int = 0) -> list[Block]:
     for run in runs:
         if blocks:
             both = Block(blocks[-1].start, run.end, _union(blocks[-1].keys, run.keys))
-            if both.pairs(trunk) <= blocks[-1].pairs(trunk) + run.pairs(trunk) + CALL_PAIRS:
+            if both.cost(trunk) <= blocks[-1].cost(trunk) + run.cost(trunk):
                 blocks[-1] = both
                 continue
         blocks.append(run)
